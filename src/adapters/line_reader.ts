@@ -1,0 +1,114 @@
+/** Options for {@link readLines}. */
+export interface ReadLinesOptions {
+  /** Longest line kept, in bytes without the `\n`; longer lines are dropped. */
+  readonly maxLineBytes: number;
+  /** Told the size in bytes of each dropped line. */
+  readonly onOversize?: (bytes: number) => void;
+  /** Stops reading; the generator then throws `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
+
+/**
+ * Splits a byte stream into lines as it arrives: `\n` separates, a trailing
+ * `\r` is removed, invalid UTF-8 becomes U+FFFD, and a final line without a
+ * newline is yielded too. Memory stays within about `maxLineBytes` plus one
+ * chunk however long a line is, because an oversized line is counted, not kept.
+ */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+  options: ReadLinesOptions,
+): AsyncGenerator<string> {
+  const { maxLineBytes, onOversize, signal } = options;
+  // Every line is complete before decoding, and `\n` never occurs inside a
+  // multi-byte sequence, so a fresh (non-streaming) decode per line is exact.
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  const reader = stream.getReader();
+  let cancelling: Promise<void> | undefined;
+  const onAbort = () => {
+    cancelling = reader.cancel(signal?.reason);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let finished = false;
+  // The current unterminated line, as views into earlier chunks.
+  let parts: Uint8Array[] = [];
+  let partBytes = 0;
+  // Size so far of an oversized line being skipped, or -1 when not skipping.
+  let skipped = -1;
+
+  const decode = (bytes: Uint8Array): string => {
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN
+      ? bytes.length - 1
+      : bytes.length;
+    return decoder.decode(bytes.subarray(0, end));
+  };
+
+  try {
+    signal?.throwIfAborted();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal?.aborted) throw signal.reason;
+      if (done) {
+        finished = true;
+        break;
+      }
+      let start = 0;
+      for (;;) {
+        const newline = value.indexOf(NEWLINE, start);
+        const end = newline === -1 ? value.length : newline;
+        const length = end - start;
+        if (skipped >= 0) {
+          skipped += length;
+        } else if (partBytes + length > maxLineBytes) {
+          skipped = partBytes + length;
+          parts = [];
+          partBytes = 0;
+        } else if (newline !== -1) {
+          const segment = value.subarray(start, end);
+          const line = parts.length === 0 ? segment : concat(parts, partBytes, segment);
+          parts = [];
+          partBytes = 0;
+          yield decode(line);
+          if (signal?.aborted) throw signal.reason;
+        } else if (length > 0) {
+          parts.push(value.subarray(start, end));
+          partBytes += length;
+        }
+        if (newline === -1) break;
+        if (skipped >= 0) {
+          onOversize?.(skipped);
+          skipped = -1;
+        }
+        start = newline + 1;
+      }
+    }
+    if (skipped >= 0) {
+      onOversize?.(skipped);
+    } else if (partBytes > 0) {
+      yield decode(concat(parts, partBytes, new Uint8Array(0)));
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    // An early `break` by the consumer or an abort leaves the source open:
+    // cancel it so a child process' pipe is closed rather than leaked.
+    if (cancelling !== undefined) {
+      await cancelling.catch(() => {});
+    } else if (!finished) {
+      await reader.cancel().catch(() => {});
+    }
+    reader.releaseLock();
+  }
+}
+
+function concat(parts: readonly Uint8Array[], partBytes: number, last: Uint8Array): Uint8Array {
+  const out = new Uint8Array(partBytes + last.length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  out.set(last, offset);
+  return out;
+}

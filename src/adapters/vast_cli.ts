@@ -1,0 +1,193 @@
+/**
+ * The `vast` command line as a {@link Backend}: every call is
+ * `<binary> -e <endpoint> <command...>` (PROTOCOL.md section 4).
+ */
+
+import { vastQuery } from "../core/vast_query.ts";
+import type {
+  Backend,
+  Clock,
+  Logger,
+  PointIoc,
+  RetroQueryOptions,
+  RetroQueryOutcome,
+} from "../ports.ts";
+import { systemClock } from "./clock.ts";
+import { DEFAULT_MAX_LINE_BYTES, describeExit, runCollect, runLines } from "./subprocess.ts";
+
+/** Options for {@link VastCli}. */
+export interface VastCliOptions {
+  /** Path or name of the `vast` executable (`vast_binary`). */
+  readonly binary: string;
+  /** The node's `host:port` (`vast`). */
+  readonly endpoint: string;
+  readonly logger: Logger;
+  /** Result lines longer than this are dropped with a warning; default 16 MiB. */
+  readonly maxLineBytes?: number;
+  /** Measures timeouts and durations; defaults to the system clock. */
+  readonly clock?: Clock;
+}
+
+/** `export --help` should answer at once; a node that hangs there gets no flag. */
+const PROBE_TIMEOUT_MS = 30_000;
+
+type ProbeResult = "supported" | "unsupported" | "aborted";
+
+/** Runs status checks and retro queries through the `vast` binary. */
+export class VastCli implements Backend {
+  readonly #binary: string;
+  readonly #endpoint: string;
+  readonly #logger: Logger;
+  readonly #maxLineBytes: number;
+  readonly #clock: Clock;
+  #probe: Promise<ProbeResult> | undefined;
+
+  constructor(options: VastCliOptions) {
+    this.#binary = options.binary;
+    this.#endpoint = options.endpoint;
+    this.#logger = options.logger;
+    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#clock = options.clock ?? systemClock();
+  }
+
+  /** Resolves when `vast status` exits 0; rejects with VAST's stderr otherwise. */
+  async status(signal: AbortSignal): Promise<void> {
+    const args = this.#args(["status"]);
+    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    const result = await runCollect(this.#binary, { args, signal, clock: this.#clock });
+    if (result.kind === "spawn_failed") {
+      throw new Error(`Cannot run "${this.#binary}": ${result.error.message}`, {
+        cause: result.error,
+      });
+    }
+    if (result.kind !== "exited" || result.code !== 0) {
+      throw new Error(`Cannot reach VAST at "${this.#endpoint}": ${describeExit(result)}`);
+    }
+  }
+
+  /**
+   * Runs `vast export ... json <query>`, handing each non-empty result line to
+   * `onLine` as it streams. Rejects only on abort (with `signal.reason`) or when
+   * `onLine` throws.
+   */
+  async retro(
+    ioc: PointIoc,
+    options: RetroQueryOptions & {
+      readonly onLine: (line: string) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome> {
+    const { maxEvents, timeoutSeconds, onLine, signal } = options;
+    const lowPriority = await this.#supportsLowPriority(signal);
+    const args = this.#args([
+      "export",
+      // The original limited each query to one scheduler thread so that many
+      // concurrent retro queries cannot starve the node.
+      "--caf.scheduler.max-threads=1",
+      ...(lowPriority ? ["--low-priority"] : []),
+      ...(maxEvents > 0 ? [`--max-events=${Math.floor(maxEvents)}`] : []),
+      "json",
+      vastQuery(ioc),
+    ]);
+    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    const started = this.#clock.monotonic();
+    let lines = 0;
+    const result = await runLines(this.#binary, {
+      args,
+      signal,
+      timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : 0,
+      maxLineBytes: this.#maxLineBytes,
+      clock: this.#clock,
+      onOversize: (bytes) =>
+        this.#logger.warning("Dropped an oversized VAST result line", {
+          bytes,
+          limit: this.#maxLineBytes,
+          ioc: ioc.value,
+        }),
+      onLine: (line) => {
+        // VAST prints no blank lines of its own; one is noise, not an event.
+        if (line.length === 0) return;
+        lines += 1;
+        return onLine(line);
+      },
+    });
+    const durationMs = this.#clock.monotonic() - started;
+    this.#logger.debug("VAST query finished", {
+      ioc: ioc.value,
+      outcome: result.kind,
+      lines,
+      durationMs: Math.round(durationMs),
+    });
+    switch (result.kind) {
+      case "spawn_failed":
+        return {
+          status: "failed",
+          detail: `Cannot run "${this.#binary}": ${result.error.message}`,
+        };
+      case "timeout":
+        return {
+          status: "timeout",
+          detail: `Query ran longer than ${timeoutSeconds} s and was killed after ${lines} results`,
+        };
+      case "exited":
+        return result.code === 0 && result.signal === null
+          ? { status: "ok" }
+          : { status: "failed", detail: describeExit(result) };
+    }
+  }
+
+  #args(command: readonly string[]): string[] {
+    return ["-e", this.#endpoint, ...command];
+  }
+
+  /**
+   * Whether `export --help` mentions `--low-priority`, asked once per instance.
+   * A probe cut short by its caller's abort is forgotten so that the next
+   * caller asks again instead of inheriting a wrong "no".
+   */
+  async #supportsLowPriority(signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      signal.throwIfAborted();
+      this.#probe ??= this.#runProbe(signal);
+      const probe = this.#probe;
+      const result = await probe;
+      if (result !== "aborted") return result === "supported";
+      if (this.#probe === probe) this.#probe = undefined;
+    }
+  }
+
+  async #runProbe(signal: AbortSignal): Promise<ProbeResult> {
+    const args = this.#args(["export", "--help"]);
+    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    try {
+      const result = await runCollect(this.#binary, {
+        args,
+        signal,
+        timeoutMs: PROBE_TIMEOUT_MS,
+        clock: this.#clock,
+      });
+      if (result.kind === "spawn_failed") {
+        this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
+          reason: result.error.message,
+        });
+        return "unsupported";
+      }
+      if (result.kind !== "exited" || result.code !== 0) {
+        this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
+          reason: describeExit(result),
+        });
+        return "unsupported";
+      }
+      const supported = result.stdout.includes("--low-priority") ||
+        result.stderr.includes("--low-priority");
+      this.#logger.debug("Probed VAST for --low-priority", { supported });
+      return supported ? "supported" : "unsupported";
+    } catch (error) {
+      if (signal.aborted) return "aborted";
+      this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return "unsupported";
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { ZmqThreatBus } from "../adapters/zmq_threatbus.ts";
+import { VastCli } from "../adapters/vast_cli.ts";
+import { streamSink } from "../adapters/stdout_sink.ts";
+import { threatBusSink } from "../adapters/threatbus_sink.ts";
+import { stix2Codec } from "../core/codec_stix2.ts";
+import type { Config } from "../core/config_schema.ts";
+import type { Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
+import { type BridgeSettings, runBridge } from "./bridge.ts";
+
+/** The process-level things the wiring cannot create itself. */
+export interface Environment {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly stdout: WritableStream<Uint8Array>;
+}
+
+/** Default time that running queries get to finish after a shutdown signal. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** Builds the production adapters from the config and runs the bridge. */
+export async function startBridge(
+  config: Config,
+  env: Environment,
+  signal: AbortSignal,
+): Promise<void> {
+  const codec = stix2Codec();
+  const threatBus = new ZmqThreatBus({
+    endpoint: config.threatbus,
+    topic: codec.subscribeTopic as string | string[],
+    snapshot: config.snapshot,
+    logger: env.logger.child("threatbus"),
+    clock: env.clock,
+  });
+  const backend = new VastCli({
+    binary: config.vast_binary,
+    endpoint: config.vast,
+    logger: env.logger.child("vast"),
+  });
+  const sink = createSink(config, { threatBus, codec, stdout: env.stdout });
+  await runBridge({
+    settings: bridgeSettings(config),
+    threatBus,
+    backend,
+    codec,
+    sink,
+    logger: env.logger,
+    clock: env.clock,
+    newUuid: () => crypto.randomUUID(),
+  }, signal);
+}
+
+/** The bridge's view of the config. */
+export function bridgeSettings(config: Config): BridgeSettings {
+  return {
+    retroMatch: config.retro_match,
+    retroMaxEvents: config.retro_match_max_events,
+    retroTimeoutSeconds: config.retro_match_timeout,
+    maxBackgroundTasks: config.max_background_tasks,
+    shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+    backendName: `VAST at ${config.vast}`,
+  };
+}
+
+function createSink(
+  config: Config,
+  parts: {
+    threatBus: ThreatBus;
+    codec: ReturnType<typeof stix2Codec>;
+    stdout: WritableStream<Uint8Array>;
+  },
+): SightingSink {
+  const sink = config.sink;
+  if (sink === undefined) return threatBusSink(parts.threatBus, parts.codec);
+  if (sink.toUpperCase() === "STDOUT") return streamSink(parts.stdout);
+  throw new Error(`Cannot use sink ${JSON.stringify(sink)}: command sinks are not supported yet`);
+}

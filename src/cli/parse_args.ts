@@ -1,0 +1,101 @@
+/**
+ * The command line as a pure function: arguments in, a tagged command out.
+ * Never throws and never exits; `main.ts` decides what each command does.
+ */
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
+/** What the command line asks for. */
+export type CliCommand =
+  | { kind: "run"; configPath?: string }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "usage-error"; message: string };
+
+/** The subcommand used when the first argument is an option or absent. */
+export const DEFAULT_SUBCOMMAND = "run";
+
+const COMMON_OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const satisfies ParseArgsOptionsConfig;
+
+const CONFIG_OPTION = {
+  config: { type: "string", short: "c" },
+} as const satisfies ParseArgsOptionsConfig;
+
+type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/** One parser per subcommand; each receives the arguments after the subcommand name. */
+const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => CliCommand>> = {
+  run: (args) =>
+    withOptions(args, CONFIG_OPTION, (values) => {
+      const configPath = values.config;
+      return typeof configPath === "string" ? { kind: "run", configPath } : { kind: "run" };
+    }),
+};
+
+/** Names of the subcommands, for the help text and tests. */
+export function subcommandNames(): string[] {
+  return Object.keys(SUBCOMMANDS);
+}
+
+/**
+ * Parses the arguments after the program name: an optional leading
+ * subcommand (default `run`), then its options.
+ */
+export function parseCommandLine(args: readonly string[]): CliCommand {
+  const first = args[0];
+  const named = first !== undefined && !first.startsWith("-");
+  const name = named ? first : DEFAULT_SUBCOMMAND;
+  const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  if (subcommand === undefined) {
+    return {
+      kind: "usage-error",
+      message: `Cannot parse the command line: unknown subcommand "${name}" (expected one of ${
+        subcommandNames().map((n) => `"${n}"`).join(", ")
+      })`,
+    };
+  }
+  return subcommand(named ? args.slice(1) : args);
+}
+
+/** Parses `options` plus `--help`/`--version`, leaving the subcommand only the happy path. */
+function withOptions(
+  args: readonly string[],
+  options: ParseArgsOptionsConfig,
+  toCommand: (values: OptionValues) => CliCommand,
+): CliCommand {
+  let values: OptionValues;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...args],
+      options: { ...options, ...COMMON_OPTIONS },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    return {
+      kind: "usage-error",
+      message: `Cannot parse the command line: ${firstSentence(error)}`,
+    };
+  }
+  if (values.help === true) return { kind: "help" };
+  if (values.version === true) return { kind: "version" };
+  if (positionals.length > 0) {
+    return {
+      kind: "usage-error",
+      message: `Cannot parse the command line: unexpected argument "${positionals[0]}"`,
+    };
+  }
+  return toCommand(values);
+}
+
+// node:util messages go on with hints in node syntax; the first sentence names the problem.
+function firstSentence(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split("\n")[0] ?? message;
+  const end = line.indexOf(". ");
+  return (end === -1 ? line : line.slice(0, end)).replace(/\.$/, "");
+}

@@ -1,0 +1,221 @@
+/**
+ * The configuration schema: the one place that names every config key, its
+ * type, its default and what a valid value looks like. Everything else (key
+ * listings, did-you-mean, defaults) is derived from it, so adding a key means
+ * adding one line here (plus its line in `config.yaml.example`).
+ */
+
+import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "../ports.ts";
+
+/** A `host:port` endpoint; `host` keeps IPv6 brackets, ready for `tcp://host:port`. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Splits `host:port` where host is a name, an IPv4 address or a bracketed IPv6 address. */
+export function parseEndpoint(text: string): Endpoint | undefined {
+  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
+  if (bracketed) {
+    const [, address = "", port = ""] = bracketed;
+    return isIpv6(address) ? withPort(`[${address}]`, port) : undefined;
+  }
+  const colon = text.lastIndexOf(":");
+  if (colon <= 0) return undefined;
+  const host = text.slice(0, colon);
+  const port = text.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(port)) return undefined;
+  const hostOk = /^[\d.]+$/.test(host) ? isIpv4(host) : isHostname(host);
+  return hostOk ? withPort(host, port) : undefined;
+}
+
+function withPort(host: string, portText: string): Endpoint | undefined {
+  const port = Number(portText);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
+}
+
+function isIpv4(text: string): boolean {
+  const parts = text.split(".");
+  return parts.length === 4 &&
+    parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+function isHostname(text: string): boolean {
+  // Underscores are not valid DNS, but container and /etc/hosts names use them.
+  return text.length <= 253 &&
+    text.split(".").every((label) =>
+      /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)
+    );
+}
+
+function isIpv6(text: string): boolean {
+  const address = text.replace(/%[\w.-]+$/, ""); // zone index, e.g. fe80::1%eth0
+  const halves = address.split("::");
+  if (halves.length > 2) return false;
+  const groupsOf = (part: string) => (part === "" ? [] : part.split(":"));
+  const head = groupsOf(halves[0] ?? "");
+  const tail = groupsOf(halves[1] ?? "");
+  let groups = [...head, ...tail];
+  let width = 8;
+  const last = groups[groups.length - 1] ?? "";
+  if (last.includes(".")) {
+    // An embedded IPv4 address may only end the address.
+    if (halves.length === 2 && tail.length === 0) return false;
+    if (!isIpv4(last)) return false;
+    groups = groups.slice(0, -1);
+    width = 6;
+  }
+  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return halves.length === 2 ? groups.length < width : groups.length === width;
+}
+
+const LEVEL_EXPECTED = `one of ${LOG_LEVELS.join(", ")} (any case)`;
+
+function flag(defaultValue: boolean) {
+  return z.boolean({ error: "true or false" }).default(defaultValue);
+}
+
+function level(defaultValue: LogLevel) {
+  return z.string({ error: LEVEL_EXPECTED })
+    .transform((s) => s.trim().toUpperCase())
+    .pipe(z.enum(LOG_LEVELS, { error: LEVEL_EXPECTED }))
+    .default(defaultValue);
+}
+
+function wholeNumber(options: { min: number; default: number; expected: string }) {
+  const error = options.expected;
+  return z.number({ error }).int({ error }).min(options.min, { error }).default(options.default);
+}
+
+function seconds(defaultValue: number, expected: string) {
+  return z.number({ error: expected }).min(0, { error: expected }).default(defaultValue);
+}
+
+// Numbers are accepted for free text because environment overrides turn
+// digit-only values (a matcher named `42`) into numbers before the schema sees them.
+function text(expected: string) {
+  return z.union([z.string(), z.number()], { error: expected })
+    .transform(String)
+    .pipe(z.string().min(1, { error: expected }));
+}
+
+function requiredText(defaultValue: string, expected: string) {
+  return text(expected).default(defaultValue);
+}
+
+/** Free text without a default; null and "" mean unset, as `sink:` did for the original. */
+function optionalText(expected: string) {
+  return z.preprocess((v) => (v === null || v === "" ? undefined : v), text(expected).optional());
+}
+
+function endpoint(defaultValue: string) {
+  const error = 'an endpoint "host:port" (host: a name, an IPv4 or a [bracketed] IPv6 address)';
+  return z.string({ error }).refine((s) => parseEndpoint(s) !== undefined, { error })
+    .default(defaultValue);
+}
+
+/** A nested mapping; an empty YAML section (`logging:` with every key commented out) means defaults. */
+function section<Shape extends z.ZodRawShape>(name: string, shape: Shape) {
+  const object = z.object(shape, { error: `a mapping of "${name}.*" keys` });
+  // Every section key has a default, so `{}` is valid input; TypeScript cannot see that generically.
+  const empty = {} as z.input<typeof object>;
+  return z.preprocess((v) => (v === null ? undefined : v), object.prefault(empty));
+}
+
+/** The configuration schema: parse YAML/env input into a complete `Config`. */
+export const ConfigSchema = z.object({
+  logging: section("logging", {
+    console: flag(true),
+    console_verbosity: level("INFO"),
+    file: flag(false),
+    file_verbosity: level("INFO"),
+    filename: requiredText("vast-threatbus.log", "a non-empty file name"),
+  }),
+  metrics: section("metrics", {
+    interval: seconds(10, "a number of seconds ≥ 0 (0 disables metrics)"),
+    filename: requiredText("metrics.log", "a non-empty file name"),
+  }),
+  vast: endpoint("localhost:42000"),
+  vast_binary: requiredText("vast", "a non-empty command name or path"),
+  threatbus: endpoint("localhost:13370"),
+  snapshot: wholeNumber({ min: 0, default: 30, expected: "a whole number of days ≥ 0" }),
+  live_match: flag(false),
+  matcher_name: optionalText("a non-empty matcher name"),
+  retro_match: flag(true),
+  retro_match_max_events: wholeNumber({
+    min: 0,
+    default: 0,
+    expected: "a whole number ≥ 0 (0 = unlimited)",
+  }),
+  retro_match_timeout: seconds(3600, "a number ≥ 0 (seconds, 0 = none)"),
+  max_background_tasks: wholeNumber({ min: 1, default: 500, expected: "a whole number ≥ 1" }),
+  transform_context: optionalText("a non-empty command line"),
+  sink: optionalText('"STDOUT" or a non-empty command line'),
+  unflatten: z.unknown().optional(),
+}, { error: "a mapping of config keys" }).superRefine((config, ctx) => {
+  const matcherHasOwnIssue = ctx.issues.some((i) => i.path?.[0] === "matcher_name");
+  if (config.live_match === true && config.matcher_name === undefined && !matcherHasOwnIssue) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["matcher_name"],
+      message: 'a non-empty matcher name (required when "live_match" is true)',
+    });
+  }
+}, {
+  // Run even when other keys are invalid, so every problem is reported at once.
+  when: (payload) => typeof payload.value === "object" && payload.value !== null,
+});
+
+/** A complete, validated configuration. */
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Keys still accepted for old configs, with why they are deprecated. */
+export const DEPRECATED_CONFIG_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  unflatten: "it has had no effect since 2021.02",
+});
+
+/** Every default, i.e. what an empty config file yields (deeply frozen). */
+export const DEFAULT_CONFIG: Config = deepFreeze(ConfigSchema.parse({}));
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The object schema behind a field, if the field is a nested section. */
+export function sectionShape(
+  schema: z.core.$ZodType,
+): Readonly<Record<string, z.core.$ZodType>> | undefined {
+  if (schema instanceof z.ZodObject) return schema.shape;
+  if (schema instanceof z.ZodPipe) return sectionShape(schema.out) ?? sectionShape(schema.in);
+  if (
+    schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ||
+    schema instanceof z.ZodOptional || schema instanceof z.ZodNullable
+  ) {
+    return sectionShape(schema.unwrap());
+  }
+  return undefined;
+}
+
+/**
+ * Every known key path, sections included (`logging`, `logging.console`, ...),
+ * in schema order; deprecated keys are left out.
+ */
+export function configKeyPaths(): string[] {
+  const paths: string[] = [];
+  const walk = (shape: Readonly<Record<string, z.core.$ZodType>>, prefix: string) => {
+    for (const [key, schema] of Object.entries(shape)) {
+      const path = prefix + key;
+      if (prefix === "" && Object.hasOwn(DEPRECATED_CONFIG_KEYS, key)) continue;
+      paths.push(path);
+      const nested = sectionShape(schema);
+      if (nested) walk(nested, `${path}.`);
+    }
+  };
+  walk(ConfigSchema.shape, "");
+  return paths;
+}

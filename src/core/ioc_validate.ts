@@ -1,0 +1,129 @@
+/**
+ * Checks an indicator value before it reaches a `vast` command line or query.
+ *
+ * Values come from outside (Threat Bus feeds) and end up as process arguments
+ * and inside VAST query text, so anything that is not plainly a value of its
+ * type is refused here rather than escaped later.
+ */
+
+import type { IocType } from "./ioc.ts";
+
+/** Longest value accepted for any type; long URLs exist, megabyte "URLs" are abuse. */
+export const MAX_IOC_VALUE_LENGTH = 4096;
+
+/** The result of {@link validateIocValue}. */
+export type IocValueValidation =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string };
+
+const DESCRIPTIONS: Readonly<Record<IocType, string>> = {
+  ip: "an IPv4 address",
+  ipv6: "an IPv6 address",
+  domain: "a domain name",
+  url: "a URL",
+};
+
+// C0 controls, DEL and C1 controls: none of them belongs in an address or a log line.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const WHITESPACE = /\s/;
+const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+const DOMAIN_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+const NUMERIC_LABEL = /^[0-9]+$/;
+const MAX_DOMAIN_LENGTH = 253;
+const SHOWN_VALUE_LENGTH = 80;
+
+/** Quotes a value for a reason string, escaping control characters and cutting it short. */
+function showValue(value: string): string {
+  const shown = value.length > SHOWN_VALUE_LENGTH
+    ? `${value.slice(0, SHOWN_VALUE_LENGTH)}...`
+    : value;
+  return JSON.stringify(shown);
+}
+
+/** True for a dotted quad of decimal octets 0–255 without leading zeros. */
+export function isIpv4Address(value: string): boolean {
+  const parts = value.split(".");
+  return parts.length === 4 &&
+    parts.every((part) => DECIMAL_OCTET.test(part) && Number(part) <= 255);
+}
+
+/**
+ * True for an RFC 4291 text address: eight hex groups, one `::` standing for
+ * one or more zero groups, optionally ending in a dotted quad. Zone indices
+ * (`%eth0`), brackets and prefix lengths are refused.
+ */
+export function isIpv6Address(value: string): boolean {
+  const halves = value.split("::");
+  if (halves.length > 2) return false;
+  const compressed = halves.length === 2;
+  const groups = halves.flatMap((half) => half === "" ? [] : half.split(":"));
+  const last = groups[groups.length - 1];
+  let groupCount = groups.length;
+  if (last !== undefined && last.includes(".")) {
+    // An embedded IPv4 address may only close the address, and fills two groups.
+    if (!isIpv4Address(last)) return false;
+    if (compressed && halves[1] === "") return false;
+    groups.pop();
+    groupCount += 1;
+  }
+  if (!groups.every((group) => HEX_GROUP.test(group))) return false;
+  return compressed ? groupCount <= 7 : groupCount === 8;
+}
+
+/**
+ * True for an ASCII host name: dot-separated labels of 1–63 letters, digits,
+ * `-` or `_` (underscores occur in real DNS, e.g. SRV names), not starting or
+ * ending with `-`; at most 253 characters, plus an optional trailing dot.
+ *
+ * Single-label names (`wpad`, `localhost`) are accepted: intranet names are
+ * real indicators, and the retro query is an exact match, so a short name
+ * cannot match more than itself. The last label must not be all digits
+ * (RFC 3696 section 2), which turns away IPv4 addresses sent as domains.
+ * Internationalised names must arrive in their `xn--` form.
+ */
+export function isDomainName(value: string): boolean {
+  const name = value.endsWith(".") ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > MAX_DOMAIN_LENGTH) return false;
+  const labels = name.split(".");
+  const tld = labels[labels.length - 1] ?? "";
+  return labels.every((label) => DOMAIN_LABEL.test(label)) && !NUMERIC_LABEL.test(tld);
+}
+
+/**
+ * True for a URL as feeds send it, with or without a scheme
+ * (`http://evil.com/x` and `evil.com/x` both occur): any non-blank text
+ * without whitespace. The retro query is an exact string match, so no
+ * further structure is required.
+ */
+export function isUrlLike(value: string): boolean {
+  return value.length > 0 && !WHITESPACE.test(value) && !CONTROL.test(value);
+}
+
+const CHECKS: Readonly<Record<IocType, (value: string) => boolean>> = {
+  ip: isIpv4Address,
+  ipv6: isIpv6Address,
+  domain: isDomainName,
+  url: isUrlLike,
+};
+
+/**
+ * Decides whether `value` is a well-formed `type` value that is safe to hand to
+ * `vast` as an argument and to embed in a query.
+ */
+export function validateIocValue(type: IocType, value: string): IocValueValidation {
+  const refuse = (why: string): IocValueValidation => ({
+    ok: false,
+    reason: `Cannot use value ${showValue(value)}: ${why}`,
+  });
+  if (value.length === 0) return refuse("empty value");
+  if (value.length > MAX_IOC_VALUE_LENGTH) {
+    return refuse(`longer than ${MAX_IOC_VALUE_LENGTH} characters`);
+  }
+  if (CONTROL.test(value)) return refuse("contains control characters");
+  // `vast matcher add <name> <value>` would read a leading dash as an option.
+  if (value.startsWith("-")) return refuse("starts with '-'");
+  if (!CHECKS[type](value)) return refuse(`not ${DESCRIPTIONS[type]}`);
+  return { ok: true };
+}

@@ -1,0 +1,50 @@
+// Date, optional time part, fraction of any length, and a zone written as Z,
+// +HH, +HHMM or +HH:MM; a missing zone means UTC (VAST's habit).
+const ISO_LENIENT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?$/;
+
+// The broker's STIX library reads at most microseconds; more digits fail there.
+const MAX_FRACTION_DIGITS = 6;
+
+/**
+ * Reads an event timestamp as VAST prints it and returns it as RFC 3339 UTC
+ * with a `Z`, or undefined when it is not a timestamp. Numbers are taken as
+ * seconds since the Unix epoch.
+ */
+export function normalizeTimestamp(value: unknown): string | undefined {
+  if (typeof value === "number") return fromEpochSeconds(value);
+  if (typeof value !== "string" || value.length > 64) return undefined;
+  const m = ISO_LENIENT.exec(value.trim());
+  if (m === null) return undefined;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", , sign, oh = "00", om = "00"] =
+    m;
+  const year = Number(y), month = Number(mo), day = Number(d);
+  const hour = Number(h), minute = Number(mi), second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
+  const offsetHours = Number(oh), offsetMinutes = Number(om);
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const local = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  const check = new Date(local);
+  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === "-" ? -1 : 1);
+  return formatUtc(local - offsetMs, fraction.slice(0, MAX_FRACTION_DIGITS));
+}
+
+function fromEpochSeconds(seconds: number): string | undefined {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 253402300799) return undefined;
+  const whole = Math.floor(seconds);
+  const micros = Math.round((seconds - whole) * 1e6);
+  return formatUtc(whole * 1000, micros === 0 ? "" : String(micros).padStart(6, "0"));
+}
+
+function formatUtc(wholeSecondsMs: number, fraction: string): string {
+  const iso = new Date(wholeSecondsMs).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const base = iso.slice(0, 19);
+  return fraction === "" ? `${base}Z` : `${base}.${fraction}Z`;
+}
+
+/** Formats wall-clock milliseconds as STIX `created`/`modified` (`...sssZ`). */
+export function formatStixTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}

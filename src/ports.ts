@@ -1,0 +1,110 @@
+/**
+ * The small interfaces through which the bridge reaches the outside world.
+ *
+ * `src/app/` depends only on these; `src/adapters/` implements them; tests swap
+ * in fakes. Nothing here does I/O.
+ */
+
+import type { Indicator } from "./core/indicator.ts";
+import type { PointIoc } from "./core/ioc.ts";
+import type { Sighting } from "./core/sighting.ts";
+import type { BrokerFrame, OutboundFrame } from "./core/wire_codec.ts";
+
+/** Time, injected so tests can drive timers without sleeping. */
+export interface Clock {
+  /** Wall-clock milliseconds since the Unix epoch. */
+  now(): number;
+  /** Monotonic milliseconds, for durations. */
+  monotonic(): number;
+  /** Resolves after `ms`; rejects with `signal.reason` when aborted first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Log levels of the original's config, lowest first. */
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** Structured key/value details attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** A component-scoped logger; every line carries time, level and component. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warning(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  critical(message: string, fields?: LogFields): void;
+  /** A logger for a sub-component, e.g. `logger.child("vast")`. */
+  child(component: string): Logger;
+}
+
+/**
+ * A connection to Threat Bus: subscription, heartbeats and re-subscription
+ * happen inside; the caller sees frames in and frames out.
+ */
+export interface ThreatBus {
+  /**
+   * Subscribes and yields every data frame addressed to this app until the
+   * signal aborts. Re-subscribes transparently when heartbeats fail.
+   */
+  frames(signal: AbortSignal): AsyncIterable<BrokerFrame>;
+  /** Sends one frame to the broker. */
+  publish(frame: OutboundFrame, signal?: AbortSignal): Promise<void>;
+  /** Unsubscribes (best effort) and closes every socket. */
+  close(): Promise<void>;
+}
+
+/** Limits for one retro query. */
+export interface RetroQueryOptions {
+  /** 0 means unlimited. */
+  readonly maxEvents: number;
+  /** Seconds; 0 means none. */
+  readonly timeoutSeconds: number;
+}
+
+/** How a retro query ended. */
+export interface RetroQueryOutcome {
+  readonly status: "ok" | "timeout" | "failed";
+  /** Why it failed, including the backend's stderr where there was one. */
+  readonly detail?: string;
+}
+
+/**
+ * A telemetry store that can answer retro queries (and, later, live matching).
+ * The `vast` command line implements it; a Tenzir backend will too.
+ */
+export interface Backend {
+  /** Resolves when the node answers; rejects with a reason otherwise. */
+  status(signal: AbortSignal): Promise<void>;
+  /**
+   * Runs the historical query for `ioc`, calling `onLine` with each raw result
+   * line as it streams. Never throws for query failures: the outcome says how
+   * it ended, and lines delivered before a failure or timeout still count.
+   */
+  retro(
+    ioc: PointIoc,
+    options: RetroQueryOptions & {
+      readonly onLine: (line: string) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome>;
+}
+
+/** Where sightings end up: Threat Bus, stdout, a command, a file. */
+export interface SightingSink {
+  /** Accepts one sighting; resolves once it is buffered (backpressure). */
+  write(sighting: Sighting): Promise<void>;
+  /** Flushes everything accepted and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Rewrites a sighting's context (the `transform_context` command). */
+export interface ContextTransformer {
+  transform(
+    context: unknown,
+    options: { readonly ioc: string; readonly matchType: "RETRO" | "LIVE"; signal?: AbortSignal },
+  ): Promise<unknown>;
+}
+
+/** Re-exported so adapters need only this module for the shapes they pass. */
+export type { BrokerFrame, Indicator, OutboundFrame, PointIoc, Sighting };

@@ -1,0 +1,154 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { type BridgeDeps, type BridgeSettings, runBridge } from "../../src/app/bridge.ts";
+import { stix2Codec } from "../../src/core/codec_stix2.ts";
+import { FakeClock } from "../fake_clock.ts";
+import { FakeBackend, FakeThreatBus, MemorySink, recordingLogger, until } from "../fakes.ts";
+
+const settings: BridgeSettings = {
+  retroMatch: true,
+  retroMaxEvents: 0,
+  retroTimeoutSeconds: 5,
+  maxBackgroundTasks: 4,
+  shutdownGraceMs: 1000,
+  backendName: "VAST",
+};
+
+function indicatorFrame(id: string, pattern: string, extra: Record<string, unknown> = {}) {
+  const body = JSON.stringify({
+    type: "indicator",
+    spec_version: "2.1",
+    id,
+    pattern,
+    pattern_type: "stix",
+    ...extra,
+  });
+  return { type: "indicator", body };
+}
+
+const ID_A = "indicator--46b3f973-5c03-41fc-9efe-49598a267a35";
+const ID_B = "indicator--0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10";
+
+function setup(overrides: Partial<BridgeDeps> = {}, backend = new FakeBackend()) {
+  const threatBus = new FakeThreatBus();
+  const sink = new MemorySink();
+  const logger = recordingLogger();
+  let n = 0;
+  const deps: BridgeDeps = {
+    settings,
+    threatBus,
+    backend,
+    codec: stix2Codec(),
+    sink,
+    logger,
+    clock: new FakeClock(),
+    newUuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+    ...overrides,
+  };
+  return { deps, threatBus, sink, logger, backend };
+}
+
+Deno.test("each result line of a retro query becomes a RETRO sighting", async () => {
+  const backend = new FakeBackend({
+    "evil.com": [
+      '{"ts":"2021-03-01T10:00:00Z","query":"evil.com"}',
+      "not json",
+      '{"query":"evil.com"}',
+    ],
+  });
+  const { deps, threatBus, sink, logger } = setup({}, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  await until(() => sink.sightings.length === 2);
+  controller.abort();
+  await running;
+  deepEqual(sink.sightings.map((s) => [s.sighting_of_ref, s.x_threatbus_match_type, s.last_seen]), [
+    [ID_A, "RETRO", "2021-03-01T10:00:00Z"],
+    [ID_A, "RETRO", undefined],
+  ]);
+  equal(sink.sightings[0]?.x_threatbus_indicator?.id, ID_A);
+  deepEqual(backend.queries[0]?.ioc, { type: "domain", value: "evil.com" });
+  ok(logger.records.some((r) => r.level === "WARNING" && r.message === "Skipping a result line"));
+  equal(sink.closed, 1);
+  equal(threatBus.closed, 1);
+});
+
+Deno.test("unusable messages and patterns are skipped with a reason, the rest still works", async () => {
+  const backend = new FakeBackend({ "6.6.6.6": ['{"ts":"2021-03-01T10:00:00Z"}'] });
+  const { deps, threatBus, sink, logger } = setup({}, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push({ type: "indicator", body: "{broken" });
+  threatBus.inbound.push({ type: "sighting", body: "{}" });
+  threatBus.inbound.push(indicatorFrame(ID_B, "[file:hashes.'SHA-256' = 'abc']"));
+  threatBus.inbound.push(indicatorFrame(ID_B, "[ipv4-addr:value = '1.2.3.4 || 5.6.7.8']"));
+  threatBus.inbound.push(indicatorFrame(ID_A, "[ipv4-addr:value = '6.6.6.6']"));
+  await until(() => sink.sightings.length === 1);
+  controller.abort();
+  await running;
+  const skipped = logger.records.filter((r) =>
+    r.level === "WARNING" && r.message.startsWith("Skipping")
+  );
+  equal(skipped.length, 3, JSON.stringify(skipped));
+  equal(backend.queries.length, 1);
+});
+
+Deno.test("a withdrawn indicator runs no query", async () => {
+  const backend = new FakeBackend({ "evil.com": ["{}"] });
+  const { deps, threatBus, sink, logger } = setup({}, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(
+    indicatorFrame(ID_A, "[domain-name:value = 'evil.com']", { x_threatbus_update: "REMOVE" }),
+  );
+  await until(() => logger.records.some((r) => r.message === "Indicator withdrawn"));
+  controller.abort();
+  await running;
+  equal(backend.queries.length, 0);
+  equal(sink.sightings.length, 0);
+});
+
+Deno.test("retro_match: false queries nothing", async () => {
+  const backend = new FakeBackend({ "evil.com": ["{}"] });
+  const { deps, threatBus, logger } = setup(
+    { settings: { ...settings, retroMatch: false } },
+    backend,
+  );
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  await until(() => logger.records.some((r) => r.message === "Indicator received"));
+  controller.abort();
+  await running;
+  equal(backend.queries.length, 0);
+});
+
+Deno.test("a backend that is down at start is retried with backoff", async () => {
+  const clock = new FakeClock();
+  const backend = new FakeBackend({ "evil.com": ["{}"] }, { statusFailures: 3 });
+  const { deps, threatBus, sink, logger } = setup({ clock }, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  for (const waitMs of [1000, 2000, 4000]) {
+    await until(() => clock.pending === 1);
+    await clock.advance(waitMs);
+  }
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  await until(() => sink.sightings.length === 1);
+  controller.abort();
+  await running;
+  const retries = logger.records.filter((r) => r.message.includes("not answering"));
+  deepEqual(retries.map((r) => r.fields["retry_in_s"]), [1, 2, 4]);
+});
+
+Deno.test("shutdown while waiting for the backend closes everything", async () => {
+  const backend = new FakeBackend({}, { statusFailures: 100 });
+  const { deps, threatBus, sink } = setup({}, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  await new Promise((r) => setTimeout(r, 5));
+  controller.abort();
+  await running;
+  equal(sink.closed, 1);
+  equal(threatBus.closed, 1);
+});

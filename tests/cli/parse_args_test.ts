@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { HELP_TEXT } from "../../src/cli/help.ts";
+import { parseCommandLine, subcommandNames } from "../../src/cli/parse_args.ts";
+
+Deno.test("no arguments runs with config discovery", () => {
+  assert.deepEqual(parseCommandLine([]), { kind: "run" });
+  assert.deepEqual(parseCommandLine(["run"]), { kind: "run" });
+});
+
+Deno.test("-c/--config names the config file, with or without the subcommand", () => {
+  const expected = { kind: "run", configPath: "my.yaml" };
+  assert.deepEqual(parseCommandLine(["-c", "my.yaml"]), expected);
+  assert.deepEqual(parseCommandLine(["--config", "my.yaml"]), expected);
+  assert.deepEqual(parseCommandLine(["--config=my.yaml"]), expected);
+  assert.deepEqual(parseCommandLine(["-cmy.yaml"]), expected);
+  assert.deepEqual(parseCommandLine(["run", "-c", "my.yaml"]), expected);
+});
+
+Deno.test("help and version", () => {
+  for (const flag of ["-h", "--help"]) {
+    assert.deepEqual(parseCommandLine([flag]), { kind: "help" });
+    assert.deepEqual(parseCommandLine(["run", flag]), { kind: "help" });
+  }
+  for (const flag of ["-V", "--version"]) {
+    assert.deepEqual(parseCommandLine([flag]), { kind: "version" });
+  }
+  assert.deepEqual(parseCommandLine(["-c", "x.yaml", "-h"]), { kind: "help" });
+  assert.deepEqual(parseCommandLine(["-h", "-V"]), { kind: "help" });
+});
+
+Deno.test("unknown flags are usage errors", () => {
+  assert.deepEqual(parseCommandLine(["--verbose"]), {
+    kind: "usage-error",
+    message: "Cannot parse the command line: Unknown option '--verbose'",
+  });
+  const short = parseCommandLine(["-x"]);
+  assert.equal(short.kind, "usage-error");
+});
+
+Deno.test("unknown subcommands are usage errors", () => {
+  assert.deepEqual(parseCommandLine(["serve"]), {
+    kind: "usage-error",
+    message: 'Cannot parse the command line: unknown subcommand "serve" (expected one of "run")',
+  });
+  assert.equal(parseCommandLine(["constructor"]).kind, "usage-error");
+});
+
+Deno.test("a missing option value and stray arguments are usage errors", () => {
+  for (const args of [["-c"], ["--config"], ["-c", "--help"], ["run", "extra"], ["--help=yes"]]) {
+    const command = parseCommandLine(args);
+    assert.equal(command.kind, "usage-error", JSON.stringify(args));
+    if (command.kind === "usage-error") {
+      assert.match(command.message, /^Cannot parse the command line: /);
+    }
+  }
+  assert.deepEqual(parseCommandLine(["-c", "a.yaml", "b.yaml"]), {
+    kind: "usage-error",
+    message: 'Cannot parse the command line: unexpected argument "b.yaml"',
+  });
+});
+
+Deno.test("the help text covers every subcommand and option", () => {
+  for (const name of subcommandNames()) assert.ok(HELP_TEXT.includes(name), name);
+  for (
+    const text of [
+      "--config",
+      "--help",
+      "--version",
+      "config.yaml",
+      "VAST_THREATBUS_",
+      ".env",
+      "stderr",
+    ]
+  ) {
+    assert.ok(HELP_TEXT.includes(text), text);
+  }
+});

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import {
+  configKeyPaths,
+  ConfigSchema,
+  DEFAULT_CONFIG,
+  parseEndpoint,
+} from "../../src/core/config_schema.ts";
+import { validateConfig } from "../../src/core/config_validate.ts";
+
+function errorsOf(raw: unknown): string[] {
+  const result = validateConfig(raw);
+  assert.equal(result.ok, false, "expected the config to be rejected");
+  return result.ok ? [] : result.errors;
+}
+
+function configOf(raw: unknown) {
+  const result = validateConfig(raw);
+  if (!result.ok) assert.fail(`unexpected errors: ${result.errors.join("; ")}`);
+  return result;
+}
+
+Deno.test("defaults match the original's documented defaults", () => {
+  assert.deepEqual(DEFAULT_CONFIG, {
+    logging: {
+      console: true,
+      console_verbosity: "INFO",
+      file: false,
+      file_verbosity: "INFO",
+      filename: "vast-threatbus.log",
+    },
+    metrics: { interval: 10, filename: "metrics.log" },
+    vast: "localhost:42000",
+    vast_binary: "vast",
+    threatbus: "localhost:13370",
+    snapshot: 30,
+    live_match: false,
+    retro_match: true,
+    retro_match_max_events: 0,
+    retro_match_timeout: 3600,
+    max_background_tasks: 500,
+  });
+  assert.ok(Object.isFrozen(DEFAULT_CONFIG.logging));
+});
+
+Deno.test("empty input, null and an empty section all mean defaults", () => {
+  assert.deepEqual(configOf(undefined).config, DEFAULT_CONFIG);
+  assert.deepEqual(configOf(null).config, DEFAULT_CONFIG);
+  assert.deepEqual(configOf({ logging: null, metrics: {} }).config, DEFAULT_CONFIG);
+});
+
+Deno.test("a partial section keeps the defaults of its other keys", () => {
+  const { config } = configOf({ logging: { file: true } });
+  assert.deepEqual(config.logging, { ...DEFAULT_CONFIG.logging, file: true });
+});
+
+Deno.test("the original's example config is accepted unchanged", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../fixtures/original_config.yaml", import.meta.url),
+  );
+  const result = configOf(parse(text));
+  assert.deepEqual(result.warnings, []);
+  assert.equal(result.config.retro_match_timeout, 5);
+  assert.equal(result.config.matcher_name, "my-matcher");
+  assert.equal(result.config.sink, "STDOUT");
+  assert.equal(
+    result.config.transform_context,
+    "fever alertify --alert-prefix 'MY PREFIX' --extra-key my-ioc --ioc %ioc",
+  );
+  assert.equal(result.config.max_background_tasks, 100);
+});
+
+Deno.test("log levels accept any case and normalise to upper case", () => {
+  const { config } = configOf({
+    logging: { console_verbosity: "debug", file_verbosity: " Warning " },
+  });
+  assert.equal(config.logging.console_verbosity, "DEBUG");
+  assert.equal(config.logging.file_verbosity, "WARNING");
+  assert.deepEqual(errorsOf({ logging: { console_verbosity: "verbose" } }), [
+    'Cannot use config key "logging.console_verbosity": got "verbose", expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)',
+  ]);
+});
+
+Deno.test("bad values name the key, the value and the expectation", () => {
+  assert.deepEqual(errorsOf({ retro_match_timeout: "soon" }), [
+    'Cannot use config key "retro_match_timeout": got "soon", expected a number ≥ 0 (seconds, 0 = none)',
+  ]);
+  assert.deepEqual(errorsOf({ snapshot: 1.5 }), [
+    'Cannot use config key "snapshot": got 1.5, expected a whole number of days ≥ 0',
+  ]);
+  assert.deepEqual(errorsOf({ max_background_tasks: 0 }), [
+    'Cannot use config key "max_background_tasks": got 0, expected a whole number ≥ 1',
+  ]);
+  assert.deepEqual(errorsOf({ retro_match: "yes" }), [
+    'Cannot use config key "retro_match": got "yes", expected true or false',
+  ]);
+  assert.deepEqual(errorsOf({ metrics: 5 }), [
+    'Cannot use config key "metrics": got 5, expected a mapping of "metrics.*" keys',
+  ]);
+  assert.deepEqual(errorsOf([1, 2]), [
+    "Cannot use configuration: got [1,2], expected a mapping of config keys",
+  ]);
+});
+
+Deno.test("every problem is reported at once", () => {
+  const errors = errorsOf({ snapshot: -1, retro_match_max_events: -2, live_match: true });
+  assert.equal(errors.length, 3);
+  assert.match(errors[0] ?? "", /"snapshot": got -1/);
+  assert.match(errors[1] ?? "", /"retro_match_max_events": got -2/);
+  assert.match(errors[2] ?? "", /"matcher_name"/);
+});
+
+Deno.test("long offending values are truncated", () => {
+  const [error = ""] = errorsOf({ snapshot: "x".repeat(500) });
+  assert.ok(error.length < 200, error);
+  assert.match(error, /…, expected/);
+});
+
+Deno.test("numbers: whole numbers where needed, floats for the timeout", () => {
+  assert.equal(configOf({ retro_match_timeout: 0.5 }).config.retro_match_timeout, 0.5);
+  assert.equal(configOf({ retro_match_timeout: 0 }).config.retro_match_timeout, 0);
+  assert.equal(configOf({ metrics: { interval: 0 } }).config.metrics.interval, 0);
+  assert.equal(errorsOf({ retro_match_timeout: -1 }).length, 1);
+  assert.equal(errorsOf({ retro_match_max_events: 2.5 }).length, 1);
+  assert.equal(errorsOf({ metrics: { interval: -0.1 } }).length, 1);
+  assert.equal(configOf(parse("retro_match_timeout: 5.")).config.retro_match_timeout, 5);
+});
+
+Deno.test("endpoints must be host:port", () => {
+  for (const good of ["localhost:42000", "10.0.0.1:1", "[::1]:13370", "vast.example.org:65535"]) {
+    assert.equal(configOf({ vast: good, threatbus: good }).config.vast, good);
+  }
+  for (
+    const bad of ["localhost", "localhost:0", "localhost:70000", "::1:13370", "300.1.1.1:5", ""]
+  ) {
+    const [error = ""] = errorsOf({ threatbus: bad });
+    assert.match(
+      error,
+      /^Cannot use config key "threatbus": got ".*", expected an endpoint "host:port"/,
+    );
+  }
+});
+
+Deno.test("parseEndpoint splits host and port, keeping IPv6 brackets", () => {
+  assert.deepEqual(parseEndpoint("localhost:13370"), { host: "localhost", port: 13370 });
+  assert.deepEqual(parseEndpoint("[::ffff:10.0.0.1]:42000"), {
+    host: "[::ffff:10.0.0.1]",
+    port: 42000,
+  });
+  assert.deepEqual(parseEndpoint("[2001:db8::1]:1"), { host: "[2001:db8::1]", port: 1 });
+  assert.equal(parseEndpoint("[2001:db8::1::2]:1"), undefined);
+  assert.equal(parseEndpoint("[nothex::1]:1"), undefined);
+  assert.equal(parseEndpoint("-bad-:1"), undefined);
+  assert.equal(parseEndpoint("host:12ab"), undefined);
+});
+
+Deno.test("live_match without matcher_name is an error naming matcher_name", () => {
+  assert.deepEqual(errorsOf({ live_match: true }), [
+    'Cannot use config key "matcher_name": missing, expected a non-empty matcher name (required when "live_match" is true)',
+  ]);
+  assert.equal(errorsOf({ live_match: true, matcher_name: "" }).length, 1);
+  assert.equal(configOf({ live_match: true, matcher_name: "m" }).config.matcher_name, "m");
+});
+
+Deno.test("optional text keys treat null and empty as unset and accept numbers", () => {
+  const { config } = configOf({ sink: null, transform_context: "", matcher_name: 42 });
+  assert.equal(config.sink, undefined);
+  assert.equal(config.transform_context, undefined);
+  assert.equal(config.matcher_name, "42");
+  assert.equal(errorsOf({ sink: { a: 1 } }).length, 1);
+});
+
+Deno.test("unknown keys warn with did-you-mean, nested too", () => {
+  const result = configOf({
+    retro_match_max_event: 3,
+    logging: { consol_verbosity: "DEBUG", colour: true },
+    console_verbosity: "DEBUG",
+    totally_unrelated: 1,
+  });
+  assert.deepEqual(result.warnings, [
+    'unknown config key "retro_match_max_event" (did you mean "retro_match_max_events"?)',
+    'unknown config key "logging.consol_verbosity" (did you mean "logging.console_verbosity"?)',
+    'unknown config key "logging.colour"',
+    'unknown config key "console_verbosity" (did you mean "logging.console_verbosity"?)',
+    'unknown config key "totally_unrelated"',
+  ]);
+  assert.deepEqual(result.config, DEFAULT_CONFIG);
+});
+
+Deno.test("warnings are reported alongside errors", () => {
+  const result = validateConfig({ snapshott: 3, snapshot: "x" });
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.warnings, [
+    'unknown config key "snapshott" (did you mean "snapshot"?)',
+  ]);
+});
+
+Deno.test("the deprecated unflatten key is accepted with a warning", () => {
+  const result = configOf({ unflatten: true });
+  assert.deepEqual(result.warnings, [
+    'config key "unflatten" is deprecated: it has had no effect since 2021.02; remove it',
+  ]);
+  assert.ok(!configKeyPaths().includes("unflatten"));
+});
+
+Deno.test("key paths are derived from the schema, sections included", () => {
+  const paths = configKeyPaths();
+  assert.ok(paths.includes("logging"));
+  assert.ok(paths.includes("logging.console_verbosity"));
+  assert.ok(paths.includes("metrics.interval"));
+  assert.ok(paths.includes("sink"));
+  assert.equal(paths.length, new Set(paths).size);
+  // Every top-level schema key except the deprecated one is listed.
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    if (key !== "unflatten") assert.ok(paths.includes(key), key);
+  }
+});

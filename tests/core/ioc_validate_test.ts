@@ -1,0 +1,259 @@
+import assert from "node:assert/strict";
+import { IOC_TYPES } from "../../src/core/ioc.ts";
+import {
+  isDomainName,
+  isIpv4Address,
+  isIpv6Address,
+  isUrlLike,
+  MAX_IOC_VALUE_LENGTH,
+  validateIocValue,
+} from "../../src/core/ioc_validate.ts";
+
+Deno.test("isIpv4Address accepts strict dotted quads", () => {
+  for (const good of ["0.0.0.0", "1.2.3.4", "255.255.255.255", "10.0.0.1", "192.168.100.200"]) {
+    assert.equal(isIpv4Address(good), true, good);
+  }
+});
+
+Deno.test("isIpv4Address refuses leading zeros, out-of-range octets, CIDR and other shapes", () => {
+  for (
+    const bad of [
+      "",
+      "1.2.3",
+      "1.2.3.4.5",
+      "01.2.3.4",
+      "1.2.3.04",
+      "00.1.1.1",
+      "256.1.1.1",
+      "1.2.3.999",
+      "1.2.3.4/32",
+      "10.0.0.0/8",
+      "1.2.3.4 || 5.6.7.8",
+      " 1.2.3.4",
+      "1.2.3.4 ",
+      "1..3.4",
+      "1.2.3.",
+      "a.b.c.d",
+      "0x1.2.3.4",
+      "+1.2.3.4",
+      "1.2.3.4:80",
+      "１.2.3.4",
+      "::1",
+    ]
+  ) {
+    assert.equal(isIpv4Address(bad), false, bad);
+  }
+});
+
+Deno.test("isIpv6Address accepts full, compressed and IPv4-embedding forms", () => {
+  for (
+    const good of [
+      "2001:0db8:0000:0000:0000:ff00:0042:8329",
+      "2001:db8::ff00:42:8329",
+      "::",
+      "::1",
+      "1::",
+      "fe80::1",
+      "FE80::ABCD:1",
+      "1:2:3:4:5:6:7:8",
+      "1:2:3:4:5:6:7::",
+      "::2:3:4:5:6:7:8",
+      "1::8",
+      "::ffff:192.0.2.128",
+      "::192.0.2.128",
+      "64:ff9b::192.0.2.33",
+      "1:2:3:4:5:6:1.2.3.4",
+      "1::5:6:1.2.3.4",
+    ]
+  ) {
+    assert.equal(isIpv6Address(good), true, good);
+  }
+});
+
+Deno.test("isIpv6Address refuses malformed addresses, zones, prefixes and brackets", () => {
+  for (
+    const bad of [
+      "",
+      ":",
+      ":::",
+      "1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4:5:6:7:8::",
+      "::1:2:3:4:5:6:7:8",
+      "1::2::3",
+      ":1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:",
+      "12345::1",
+      "g::1",
+      "fe80::1%eth0",
+      "2001:db8::/32",
+      "[::1]",
+      "::ffff:1.2.3",
+      "::ffff:01.2.3.4",
+      "::ffff:256.1.1.1",
+      "1.2.3.4::",
+      "1.2.3.4",
+      "1:2:3:4:5:6:7:1.2.3.4",
+      "1.2.3.4:1::",
+      "::1 ",
+    ]
+  ) {
+    assert.equal(isIpv6Address(bad), false, bad);
+  }
+});
+
+Deno.test("isDomainName accepts host names, underscores, single labels and a trailing dot", () => {
+  for (
+    const good of [
+      "evil.com",
+      "EVIL.com",
+      "a.b.c.d.example.org",
+      "xn--bcher-kva.example",
+      "_dmarc.example.com",
+      "1password.com",
+      "a-b.c-d.io",
+      "wpad",
+      "localhost",
+      "example.com.",
+      `${"a".repeat(63)}.com`,
+      `${"a.".repeat(125)}abc`,
+      `${"a.".repeat(125)}abc.`,
+    ]
+  ) {
+    assert.equal(isDomainName(good), true, good);
+  }
+  assert.equal(`${"a.".repeat(125)}abc`.length, 253);
+});
+
+Deno.test("isDomainName refuses malformed names", () => {
+  for (
+    const bad of [
+      "",
+      ".",
+      ".com",
+      "evil..com",
+      "example.com..",
+      "-evil.com",
+      "evil-.com",
+      "evil.-com",
+      `${"a".repeat(64)}.com`,
+      `${"a.".repeat(125)}abcd`,
+      "evil.com/path",
+      "http://evil.com",
+      "evil com",
+      "evil.com:80",
+      "bücher.de",
+      "*.evil.com",
+      "1.2.3.4",
+      "evil.123",
+      "evil.com||x",
+      'evil.com"',
+    ]
+  ) {
+    assert.equal(isDomainName(bad), false, bad);
+  }
+});
+
+Deno.test("isUrlLike accepts URLs with and without a scheme", () => {
+  for (
+    const good of [
+      "http://evil.com/x?y=1&z=%20",
+      "https://[2001:db8::1]:8443/a",
+      "evil.com/path/to/file.exe",
+      "evil.com",
+      "ftp://user:pass@host/file",
+      'http://evil.com/"quoted"\\back',
+      "http://例え.jp/パス",
+    ]
+  ) {
+    assert.equal(isUrlLike(good), true, good);
+  }
+  for (const bad of ["", "http://evil.com/a b", "a\tb", "a\u00a0b", "a\u2028b", "a\u0085b"]) {
+    assert.equal(isUrlLike(bad), false, JSON.stringify(bad));
+  }
+});
+
+Deno.test("validateIocValue accepts one good value of each type", () => {
+  assert.deepEqual(validateIocValue("ip", "6.6.6.6"), { ok: true });
+  assert.deepEqual(validateIocValue("ipv6", "2001:db8::1"), { ok: true });
+  assert.deepEqual(validateIocValue("domain", "evil.com"), { ok: true });
+  assert.deepEqual(validateIocValue("url", "http://evil.com/x"), { ok: true });
+});
+
+Deno.test("validateIocValue refuses an injected second address with a readable reason", () => {
+  assert.deepEqual(validateIocValue("ip", "1.2.3.4 || 5.6.7.8"), {
+    ok: false,
+    reason: 'Cannot use value "1.2.3.4 || 5.6.7.8": not an IPv4 address',
+  });
+});
+
+Deno.test("validateIocValue names each type in its reason", () => {
+  assert.deepEqual(validateIocValue("ipv6", "1.2.3.4"), {
+    ok: false,
+    reason: 'Cannot use value "1.2.3.4": not an IPv6 address',
+  });
+  assert.deepEqual(validateIocValue("domain", "evil..com"), {
+    ok: false,
+    reason: 'Cannot use value "evil..com": not a domain name',
+  });
+  assert.deepEqual(validateIocValue("url", "http://a b"), {
+    ok: false,
+    reason: 'Cannot use value "http://a b": not a URL',
+  });
+  assert.deepEqual(validateIocValue("ip", "10.0.0.0/8"), {
+    ok: false,
+    reason: 'Cannot use value "10.0.0.0/8": not an IPv4 address',
+  });
+});
+
+Deno.test("validateIocValue refuses empty values for every type", () => {
+  for (const type of IOC_TYPES) {
+    assert.deepEqual(validateIocValue(type, ""), {
+      ok: false,
+      reason: 'Cannot use value "": empty value',
+    });
+  }
+});
+
+Deno.test("validateIocValue refuses values starting with '-' for every type", () => {
+  const values = { ip: "-1.2.3.4", ipv6: "-::1", domain: "-e", url: "--help" };
+  for (const type of IOC_TYPES) {
+    assert.deepEqual(validateIocValue(type, values[type]), {
+      ok: false,
+      reason: `Cannot use value ${JSON.stringify(values[type])}: starts with '-'`,
+    });
+  }
+});
+
+Deno.test("validateIocValue refuses control characters and escapes them in the reason", () => {
+  for (const control of ["\0", "\r", "\n", "\t", "\x1b", "\x7f", "\x85"]) {
+    for (const type of IOC_TYPES) {
+      const value = `evil${control}com`;
+      const result = validateIocValue(type, value);
+      assert.deepEqual(result, {
+        ok: false,
+        reason: `Cannot use value ${JSON.stringify(value)}: contains control characters`,
+      });
+    }
+  }
+  const result = validateIocValue("url", "http://x/\r\nInjected: yes");
+  assert.ok(!result.ok);
+  assert.equal(result.reason.includes("\n"), false);
+  assert.equal(
+    result.reason,
+    'Cannot use value "http://x/\\r\\nInjected: yes": contains control characters',
+  );
+});
+
+Deno.test("validateIocValue bounds the length and shortens long values in the reason", () => {
+  const longest = `http://e.com/${"a".repeat(MAX_IOC_VALUE_LENGTH - 13)}`;
+  assert.equal(longest.length, MAX_IOC_VALUE_LENGTH);
+  assert.deepEqual(validateIocValue("url", longest), { ok: true });
+  const result = validateIocValue("url", `${longest}a`);
+  assert.deepEqual(result, {
+    ok: false,
+    reason: `Cannot use value "${
+      longest.slice(0, 80)
+    }...": longer than ${MAX_IOC_VALUE_LENGTH} characters`,
+  });
+});

@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
+import { makeVastBinary } from "./vast_wrapper.ts";
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stdoutBytes: Uint8Array;
+  readonly stderr: string;
+}
+
+/** Runs the emulator through its wrapper script, as the bridge would. */
+async function runVast(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_test_" });
+  try {
+    const binary = await makeVastBinary({ dir, env });
+    const output = await new Deno.Command(binary, {
+      args: [...args],
+      stdin: "null",
+      // A hung emulator fails the test instead of stalling the suite.
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stdoutBytes: output.stdout,
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function exportArgs(query: string, ...options: string[]): string[] {
+  return [
+    "-e",
+    "localhost:42000",
+    "export",
+    "--caf.scheduler.max-threads=1",
+    ...options,
+    "json",
+    query,
+  ];
+}
+
+function resultLines(run: Run): Record<string, unknown>[] {
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.split("\n");
+  assert.equal(lines.pop(), "", "output ends with a newline");
+  return lines.map((line) => JSON.parse(line));
+}
+
+const quote = (value: string) => `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+const domainQuery = (value: string) =>
+  `${quote(value)} == net.domain || ${quote(value)} == net.hostname`;
+
+Deno.test("vast emulator answers each query form with the known counts", async (t) => {
+  const cases: Array<[string, number]> = [
+    [EVENTS_FACTS.ipv4.value, EVENTS_FACTS.ipv4.events],
+    [`:addr == ${EVENTS_FACTS.ipv4.value}`, EVENTS_FACTS.ipv4.events],
+    [EVENTS_FACTS.ipv6.value, EVENTS_FACTS.ipv6.events],
+    [EVENTS_FACTS.ipv6.uncompressed, EVENTS_FACTS.ipv6.events],
+    [domainQuery(EVENTS_FACTS.domain.value), EVENTS_FACTS.domain.events],
+    [`${quote(EVENTS_FACTS.url.value)} == net.uri`, EVENTS_FACTS.url.events],
+    [`${quote(EVENTS_FACTS.escapedUrl.value)} == net.uri`, EVENTS_FACTS.escapedUrl.events],
+    [EVENTS_FACTS.absentIp, 0],
+  ];
+  for (const [query, expected] of cases) {
+    await t.step(query, async () => {
+      const events = resultLines(await runVast(exportArgs(query)));
+      assert.equal(events.length, expected);
+      for (const event of events) {
+        // The bare event is printed, not the data file's wrapper.
+        assert.ok(!("schema" in event && "event" in event));
+      }
+    });
+  }
+});
+
+Deno.test("vast emulator matches domains only in the concept's fields", async () => {
+  const events = resultLines(await runVast(exportArgs(domainQuery(EVENTS_FACTS.domain.value))));
+  const domainFields = (event: Record<string, unknown>): unknown[] => {
+    const nested = (key: string, field: string) =>
+      (event[key] as Record<string, unknown> | undefined)?.[field];
+    return [
+      event.query,
+      ...(Array.isArray(event.answers) ? event.answers : []),
+      event.host,
+      event.server_name,
+      nested("dns", "rrname"),
+      nested("tls", "sni"),
+      nested("http", "hostname"),
+    ];
+  };
+  for (const event of events) {
+    assert.ok(domainFields(event).includes(EVENTS_FACTS.domain.value), JSON.stringify(event));
+    assert.notEqual(event.event_type, "alert");
+  }
+  const subdomain = resultLines(await runVast(exportArgs(domainQuery("sub.evil.com"))));
+  assert.equal(subdomain.length, 1);
+});
+
+Deno.test("vast emulator honours --max-events", async () => {
+  const three = resultLines(await runVast(exportArgs(EVENTS_FACTS.ipv4.value, "--max-events=3")));
+  assert.equal(three.length, 3);
+  const unlimited = resultLines(
+    await runVast(exportArgs(EVENTS_FACTS.ipv4.value, "--max-events=0")),
+  );
+  assert.equal(unlimited.length, EVENTS_FACTS.ipv4.events);
+});
+
+Deno.test("vast emulator refuses what VAST would not parse", async (t) => {
+  const refused = [
+    '#type == "zeek.conn"',
+    '"evil.com" == net.unknown',
+    '"evil.com" != net.domain',
+    "6.6.6.6 && 1.2.3.4",
+    '"unterminated == net.uri',
+    '"a\\n" == net.uri',
+    "evil.com",
+    "6.6.6.6 ||",
+    "300.1.1.1",
+    "",
+  ];
+  for (const query of refused) {
+    await t.step(JSON.stringify(query), async () => {
+      const run = await runVast(exportArgs(query));
+      assert.equal(run.code, 1);
+      assert.equal(run.stdout, "");
+      assert.match(run.stderr, /failed to parse query/);
+    });
+  }
+});
+
+Deno.test("vast emulator rejects unknown commands, options and formats", async () => {
+  for (
+    const args of [
+      ["-e", "localhost:42000", "frobnicate"],
+      ["-e", "localhost:42000"],
+      ["--bogus", "status"],
+      ["-e", "localhost:42000", "export", "--bogus", "json", "6.6.6.6"],
+      ["-e", "localhost:42000", "export", "csv", "6.6.6.6"],
+      exportArgs("6.6.6.6", "--low-priority"),
+    ]
+  ) {
+    const run = await runVast(args);
+    assert.equal(run.code, 1, JSON.stringify(args));
+    assert.notEqual(run.stderr.trim(), "");
+    assert.equal(run.stdout, "");
+  }
+});
+
+Deno.test("vast emulator advertises and accepts --low-priority only when told to", async () => {
+  const plain = await runVast(["-e", "localhost:42000", "export", "--help"]);
+  assert.equal(plain.code, 0);
+  assert.match(plain.stdout, /--max-events/);
+  assert.doesNotMatch(plain.stdout, /--low-priority/);
+  const env = { VAST_EMU_LOW_PRIORITY: "1" };
+  const advertised = await runVast(["-e", "localhost:42000", "export", "--help"], env);
+  assert.match(advertised.stdout, /--low-priority/);
+  const events = resultLines(await runVast(exportArgs("6.6.6.6", "--low-priority"), env));
+  assert.equal(events.length, EVENTS_FACTS.ipv4.events);
+});
+
+Deno.test("vast emulator status and its failure modes", async () => {
+  const status = ["-e", "node.example:42000", "status"];
+  const ok = await runVast(status);
+  assert.equal(ok.code, 0);
+  assert.doesNotThrow(() => JSON.parse(ok.stdout));
+
+  const down = await runVast(status, { VAST_EMU_DOWN: "1" });
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /node\.example:42000/);
+  const downExport = await runVast(exportArgs("6.6.6.6"), { VAST_EMU_DOWN: "1" });
+  assert.equal(downExport.code, 1);
+  assert.equal(downExport.stdout, "");
+
+  const failStatus = await runVast(status, { VAST_EMU_FAIL: "status" });
+  assert.equal(failStatus.code, 1);
+  assert.match(failStatus.stderr, /status/);
+});
+
+Deno.test("vast emulator fails export and export --help separately", async () => {
+  const failExport = { VAST_EMU_FAIL: "export" };
+  const query = await runVast(exportArgs("6.6.6.6"), failExport);
+  assert.equal(query.code, 1);
+  assert.match(query.stderr, /query failed/);
+  assert.equal((await runVast(["export", "--help"], failExport)).code, 0);
+
+  const failHelp = { VAST_EMU_FAIL: "help" };
+  assert.equal((await runVast(["export", "--help"], failHelp)).code, 1);
+  assert.equal(resultLines(await runVast(exportArgs("6.6.6.6"), failHelp)).length, 12);
+});
+
+Deno.test("vast emulator status fails the first n calls", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_state_" });
+  try {
+    const env = { VAST_EMU_STATUS_FAIL_TIMES: "2", VAST_EMU_STATE: `${dir}/state` };
+    const codes = [];
+    for (let i = 0; i < 4; i += 1) codes.push((await runVast(["status"], env)).code);
+    assert.deepEqual(codes, [1, 1, 0, 0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vast emulator records every invocation's argv", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_calls_" });
+  try {
+    const calls = `${dir}/calls with 'quotes'.ndjson`;
+    const query = domainQuery('we"ird\\dom');
+    await runVast(["-e", "h:1", "status"], { VAST_EMU_CALLS: calls });
+    await runVast(exportArgs(query, "--max-events=2"), { VAST_EMU_CALLS: calls });
+    await runVast(["frob"], { VAST_EMU_CALLS: calls });
+    const recorded = (await Deno.readTextFile(calls)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(recorded, [
+      ["-e", "h:1", "status"],
+      exportArgs(query, "--max-events=2"),
+      ["frob"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vast emulator interleaves garbage lines when told to", async () => {
+  const run = await runVast(exportArgs(EVENTS_FACTS.ipv4.value), { VAST_EMU_GARBAGE: "1" });
+  assert.equal(run.code, 0);
+  const lines = run.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 2 * EVENTS_FACTS.ipv4.events);
+  assert.ok(lines.includes("WARNING: this is not JSON"));
+  assert.ok(lines.includes('["a","JSON","array"]'));
+  assert.ok(run.stdoutBytes.includes(0xff), "an invalid UTF-8 byte is on stdout");
+});
+
+Deno.test("vast emulator reads another data file and delays between results", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_data_" });
+  try {
+    const data = `${dir}/data.ndjson`;
+    const event = (n: number) => ({ schema: "zeek.conn", event: { n, id: { orig_h: "1.2.3.4" } } });
+    await Deno.writeTextFile(data, [1, 2, 3].map((n) => JSON.stringify(event(n))).join("\n"));
+    const started = performance.now();
+    const run = await runVast(exportArgs("1.2.3.4"), {
+      VAST_EMU_DATA: data,
+      VAST_EMU_DELAY_MS: "100",
+    });
+    const elapsed = performance.now() - started;
+    assert.deepEqual(resultLines(run), [1, 2, 3].map((n) => event(n).event));
+    assert.ok(elapsed >= 200, `two delays of 100 ms took ${elapsed} ms`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,160 @@
+/** Test doubles for the ports, shared by the unit tests of src/app. */
+import type { PointIoc } from "../src/core/ioc.ts";
+import type {
+  Backend,
+  BrokerFrame,
+  LogFields,
+  Logger,
+  LogLevel,
+  OutboundFrame,
+  RetroQueryOptions,
+  RetroQueryOutcome,
+  Sighting,
+  SightingSink,
+  ThreatBus,
+} from "../src/ports.ts";
+
+/** An unbounded async queue that a test pushes into and a consumer iterates. */
+export class AsyncQueue<T> implements AsyncIterable<T> {
+  #items: T[] = [];
+  #waiters: ((r: IteratorResult<T>) => void)[] = [];
+  #ended = false;
+
+  push(item: T): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter({ value: item, done: false });
+    else this.#items.push(item);
+  }
+
+  end(): void {
+    this.#ended = true;
+    for (const waiter of this.#waiters.splice(0)) waiter({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        const item = this.#items.shift();
+        if (item !== undefined) return Promise.resolve({ value: item, done: false });
+        if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+    };
+  }
+}
+
+/** A log record kept by {@linkcode recordingLogger}. */
+export interface LogRecord {
+  level: LogLevel;
+  component: string;
+  message: string;
+  fields: LogFields;
+}
+
+/** A logger that keeps every line in memory. */
+export function recordingLogger(records: LogRecord[] = [], component = "test"): Logger & {
+  records: LogRecord[];
+} {
+  const at = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
+    records.push({ level, component, message, fields });
+  };
+  return {
+    records,
+    debug: at("DEBUG"),
+    info: at("INFO"),
+    warning: at("WARNING"),
+    error: at("ERROR"),
+    critical: at("CRITICAL"),
+    child: (name: string) => recordingLogger(records, name),
+  };
+}
+
+/** A Threat Bus whose frames come from a queue; published frames are kept. */
+export class FakeThreatBus implements ThreatBus {
+  readonly inbound = new AsyncQueue<BrokerFrame>();
+  readonly published: OutboundFrame[] = [];
+  closed = 0;
+
+  async *frames(signal: AbortSignal): AsyncIterable<BrokerFrame> {
+    const iterator = this.inbound[Symbol.asyncIterator]();
+    const aborted = new Promise<IteratorResult<BrokerFrame>>((resolve) => {
+      if (signal.aborted) resolve({ value: undefined, done: true });
+      signal.addEventListener("abort", () => resolve({ value: undefined, done: true }), {
+        once: true,
+      });
+    });
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
+  publish(frame: OutboundFrame): Promise<void> {
+    this.published.push(frame);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+}
+
+/** A backend answering from a table of IoC value → result lines. */
+export class FakeBackend implements Backend {
+  readonly queries: { ioc: PointIoc; options: RetroQueryOptions }[] = [];
+  statusFailures: number;
+  constructor(
+    readonly results: Record<string, string[]> = {},
+    options: { statusFailures?: number } = {},
+  ) {
+    this.statusFailures = options.statusFailures ?? 0;
+  }
+
+  status(): Promise<void> {
+    if (this.statusFailures > 0) {
+      this.statusFailures--;
+      return Promise.reject(new Error("connection refused"));
+    }
+    return Promise.resolve();
+  }
+
+  async retro(
+    ioc: PointIoc,
+    options: RetroQueryOptions & {
+      onLine: (line: string) => void | Promise<void>;
+      signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome> {
+    this.queries.push({
+      ioc,
+      options: { maxEvents: options.maxEvents, timeoutSeconds: options.timeoutSeconds },
+    });
+    for (const line of this.results[ioc.value] ?? []) await options.onLine(line);
+    return { status: "ok" };
+  }
+}
+
+/** A sink that keeps sightings in memory. */
+export class MemorySink implements SightingSink {
+  readonly sightings: Sighting[] = [];
+  closed = 0;
+  write(sighting: Sighting): Promise<void> {
+    this.sightings.push(sighting);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+}
+
+/** Resolves once `condition` holds, polling the event loop; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("Cannot wait any longer: condition not met");
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
