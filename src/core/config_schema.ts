@@ -88,6 +88,21 @@ function wholeNumber(options: { min: number; default: number; expected: string }
   return z.number({ error }).int({ error }).min(options.min, { error }).default(options.default);
 }
 
+/** What a line-delimited sink writes per sighting: its context or the whole sighting. */
+export const SINK_FORMATS = ["context", "sighting"] as const;
+
+/** A word from a fixed list, in any case. */
+function choice<const Words extends readonly [string, ...string[]]>(
+  words: Words,
+  defaultValue: Words[number],
+) {
+  const expected = `one of ${words.join(", ")}`;
+  return z.string({ error: expected })
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.enum(words, { error: expected }))
+    .default(defaultValue);
+}
+
 function seconds(defaultValue: number, expected: string) {
   return z.number({ error: expected }).min(0, { error: expected }).default(defaultValue);
 }
@@ -151,7 +166,8 @@ export const ConfigSchema = z.object({
   retro_match_timeout: seconds(3600, "a number ≥ 0 (seconds, 0 = none)"),
   max_background_tasks: wholeNumber({ min: 1, default: 500, expected: "a whole number ≥ 1" }),
   transform_context: optionalText("a non-empty command line"),
-  sink: optionalText('"STDOUT" or a non-empty command line'),
+  sink: optionalText('"STDOUT", "file:<path>" or a non-empty command line'),
+  sink_format: choice(SINK_FORMATS, "context"),
   unflatten: z.unknown().optional(),
 }, { error: "a mapping of config keys" }).superRefine((config, ctx) => {
   const matcherHasOwnIssue = ctx.issues.some((i) => i.path?.[0] === "matcher_name");

@@ -39,8 +39,15 @@ Deno.test("defaults match the original's documented defaults", () => {
     retro_match_max_events: 0,
     retro_match_timeout: 3600,
     max_background_tasks: 500,
+    sink_format: "context",
   });
   assert.ok(Object.isFrozen(DEFAULT_CONFIG.logging));
+});
+
+Deno.test("sink_format accepts context or sighting in any case, nothing else", () => {
+  assert.equal(configOf({ sink_format: " Sighting " }).config.sink_format, "sighting");
+  assert.equal(configOf({ sink_format: "CONTEXT" }).config.sink_format, "context");
+  assert.match(errorsOf({ sink_format: "whole" }).join("\n"), /sink_format.*context, sighting/);
 });
 
 Deno.test("empty input, null and an empty section all mean defaults", () => {

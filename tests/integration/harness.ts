@@ -1,0 +1,188 @@
+/**
+ * Runs the real program as a subprocess against the emulators: a Threat Bus
+ * broker on real ZeroMQ sockets and the `vast` command-line emulator.
+ */
+import { stringify } from "yaml";
+import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { makeVastBinary } from "../emulators/vast_wrapper.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+/** The permission flags of the `start` task; a missing one fails the tests. */
+export const RUN_PERMISSIONS = [
+  "--allow-net",
+  "--allow-run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** A running bridge process with its output collected as it arrives. */
+export class BridgeProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #stdoutLines: string[] = [];
+  #stderr = "";
+  readonly #readers: Promise<void>;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#readers = Promise.all([
+      this.#collect(child.stdout, (text) => {
+        this.#partial += text;
+        const lines = this.#partial.split("\n");
+        this.#partial = lines.pop() ?? "";
+        this.#stdoutLines.push(...lines);
+      }),
+      this.#collect(child.stderr, (text) => {
+        this.#stderr += text;
+      }),
+    ]).then(() => undefined);
+    this.exited = child.status;
+  }
+  #partial = "";
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Complete lines printed on stdout so far. */
+  get stdoutLines(): readonly string[] {
+    return this.#stdoutLines;
+  }
+
+  /** Everything printed on stderr so far (the log). */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) onText(text);
+  }
+
+  /** Waits until `predicate` holds for the output; fails with the log after `timeoutMs`. */
+  async waitFor(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) {
+        throw new Error(`Cannot see ${what} within ${timeoutMs} ms; log:\n${this.#stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends `signal` and waits for exit and for all output. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+    return await this.wait();
+  }
+
+  /** Waits for the process to exit by itself and for all output. */
+  async wait(): Promise<Deno.CommandStatus> {
+    const status = await this.exited;
+    await this.#readers;
+    return status;
+  }
+}
+
+/** What a scenario is set up with. */
+export interface ScenarioOptions {
+  /** Config keys; `threatbus`, `vast_binary` and `vast` are filled in. */
+  readonly config?: Record<string, unknown>;
+  /** Environment of the `vast` emulator (VAST_EMU_*). */
+  readonly vastEnv?: Record<string, string>;
+  /** Extra environment of the bridge process; a function sees the emulators first. */
+  readonly env?:
+    | Record<string, string>
+    | ((parts: { emulator: ThreatBusEmulator; vastBinary: string }) => Record<string, string>);
+  /** Config file text used instead of `config` (endpoints then come from `env`). */
+  readonly configText?: string;
+  /** Indicators the emulator sends after a subscription with snapshot > 0. */
+  readonly snapshot?: unknown[];
+}
+
+/** A temporary directory with emulators and a bridge process; dispose to clean up. */
+export interface Scenario extends AsyncDisposable {
+  readonly dir: string;
+  readonly emulator: ThreatBusEmulator;
+  readonly vastBinary: string;
+  readonly callsFile: string;
+  readonly bridge: BridgeProcess;
+  /** The argv of every `vast` call so far. */
+  vastCalls(): Promise<string[][]>;
+}
+
+/** Starts the emulators and the bridge. */
+export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
+  const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-it-" });
+  const callsFile = `${dir}/vast-calls.ndjson`;
+  const emulator = await ThreatBusEmulator.start(
+    options.snapshot === undefined ? {} : { snapshot: options.snapshot },
+  );
+  const vastBinary = await makeVastBinary({
+    dir,
+    env: { VAST_EMU_CALLS: callsFile, ...options.vastEnv },
+  });
+  const config = {
+    logging: { console: true, console_verbosity: "DEBUG" },
+    metrics: { interval: 0 },
+    threatbus: emulator.manageEndpoint,
+    vast_binary: vastBinary,
+    vast: "127.0.0.1:42000",
+    snapshot: 0,
+    ...options.config,
+  };
+  await Deno.writeTextFile(`${dir}/config.yaml`, options.configText ?? stringify(config));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...RUN_PERMISSIONS, MAIN, "-c", `${dir}/config.yaml`],
+    cwd: dir,
+    env: {
+      NO_COLOR: "1",
+      ...(typeof options.env === "function" ? options.env({ emulator, vastBinary }) : options.env),
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const bridge = new BridgeProcess(child);
+  return {
+    dir,
+    emulator,
+    vastBinary,
+    callsFile,
+    bridge,
+    async vastCalls() {
+      const text = await Deno.readTextFile(callsFile).catch(() => "");
+      return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+    },
+    async [Symbol.asyncDispose]() {
+      await bridge.stop("SIGKILL");
+      await emulator.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A STIX-2.1 indicator for `pattern` with a fixed or given id. */
+export function indicator(
+  pattern: string,
+  options: { id?: string; update?: "REMOVE" | "EDIT" } = {},
+): Record<string, unknown> {
+  return {
+    type: "indicator",
+    spec_version: "2.1",
+    id: options.id ?? `indicator--${crypto.randomUUID()}`,
+    created: "2021-04-01T10:00:00.000Z",
+    modified: "2021-04-01T10:00:00.000Z",
+    pattern,
+    pattern_type: "stix",
+    valid_from: "2021-04-01T10:00:00Z",
+    ...(options.update === undefined ? {} : { x_threatbus_update: options.update }),
+  };
+}
