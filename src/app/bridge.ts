@@ -1,5 +1,6 @@
 import { isRemoval } from "../core/indicator.ts";
 import { pointIocFromPattern } from "../core/point_ioc.ts";
+import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { BrokerFrame, WireCodec } from "../core/wire_codec.ts";
 import type { Backend, Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
@@ -30,6 +31,7 @@ export interface BridgeDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly newUuid: () => string;
+  readonly metrics: MetricsRegistry;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
       logger: deps.logger,
       clock: deps.clock,
       newUuid: deps.newUuid,
+      metrics: deps.metrics,
       report,
     },
     {
@@ -107,21 +110,31 @@ function handleFrame(frame: BrokerFrame, { deps, log, retro }: FrameContext): vo
     return;
   }
   if (decoded.kind === "invalid") {
+    deps.metrics.count("indicators_skipped_invalid_message");
     log.warning("Skipping broker message", { reason: decoded.reason });
     return;
   }
   const indicator = decoded.indicator;
   if (isRemoval(indicator)) {
+    deps.metrics.count("removed_iocs");
     const cancelled = retro.cancel(indicator.id);
     log.info("Indicator withdrawn", { indicator: indicator.id, cancelled_queries: cancelled });
     return;
   }
   const point = pointIocFromPattern(indicator.pattern);
   if (!point.ok) {
+    deps.metrics.count(
+      point.kind === "invalid-value"
+        ? "indicators_skipped_invalid_value"
+        : point.kind === "syntax"
+        ? "indicators_skipped_invalid_message"
+        : "indicators_skipped_unsupported_pattern",
+    );
     log.warning("Skipping indicator", { indicator: indicator.id, reason: point.reason });
     return;
   }
   log.debug("Indicator received", { indicator: indicator.id, ioc: point.ioc.value });
+  deps.metrics.count("added_iocs");
   if (deps.settings.retroMatch) retro.enqueue(indicator, point.ioc);
 }
 

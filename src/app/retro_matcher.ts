@@ -1,6 +1,7 @@
 import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
 import { parseEventLine, retroSighting, type Sighting } from "../core/sighting.ts";
+import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Backend, Clock, Logger, RetroQueryOptions } from "../ports.ts";
 
 /** What {@linkcode RetroMatcher} needs from the outside. */
@@ -9,6 +10,7 @@ export interface RetroMatcherDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly newUuid: () => string;
+  readonly metrics: MetricsRegistry;
   /** Delivers one sighting; must not throw for delivery problems it can log. */
   readonly report: (sighting: Sighting) => Promise<void>;
 }
@@ -59,6 +61,7 @@ export class RetroMatcher {
     }
     this.#queue.set(key, { key, indicator, ioc });
     this.#pump();
+    this.#updateBacklog();
     return true;
   }
 
@@ -71,6 +74,7 @@ export class RetroMatcher {
         dropped++;
       }
     }
+    this.#updateBacklog();
     return dropped;
   }
 
@@ -100,13 +104,18 @@ export class RetroMatcher {
       const task: Promise<void> = this.#run(job).finally(() => {
         this.#running.delete(task);
         this.#pump();
+        this.#updateBacklog();
       });
       this.#running.add(task);
     }
   }
 
+  #updateBacklog(): void {
+    this.#deps.metrics.gauge("retro_match_backlog", this.backlog);
+  }
+
   async #run(job: Job): Promise<void> {
-    const { backend, clock, newUuid, report } = this.#deps;
+    const { backend, clock, newUuid, report, metrics } = this.#deps;
     const started = clock.monotonic();
     let sightings = 0;
     let skipped = 0;
@@ -131,20 +140,27 @@ export class RetroMatcher {
           await report(retroSighting(job.indicator, parsed.event, stamp));
         },
       });
+      const seconds = (clock.monotonic() - started) / 1000;
+      metrics.observe("retro_matches_per_ioc", sightings);
+      metrics.observe("retro_query_time_per_ioc", seconds);
       const fields = {
         indicator: job.indicator.id,
         ioc: job.ioc.value,
         sightings,
         skipped,
-        seconds: Number(((clock.monotonic() - started) / 1000).toFixed(3)),
+        seconds: Number(seconds.toFixed(3)),
       };
       if (outcome.status === "ok") this.#log.debug("Retro query finished", fields);
       else if (outcome.status === "timeout") {
+        metrics.count("retro_queries_timed_out");
         this.#log.warning("Retro query timed out; results so far were reported", {
           ...fields,
           detail: outcome.detail,
         });
-      } else this.#log.error("Retro query failed", { ...fields, detail: outcome.detail });
+      } else {
+        metrics.count("retro_queries_failed");
+        this.#log.error("Retro query failed", { ...fields, detail: outcome.detail });
+      }
     } catch (error) {
       if (this.#abort.signal.aborted) {
         this.#log.warning("Retro query stopped at shutdown", {

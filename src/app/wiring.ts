@@ -4,6 +4,7 @@ import { streamSink } from "../adapters/stdout_sink.ts";
 import { threatBusSink } from "../adapters/threatbus_sink.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
+import { MetricsRegistry } from "../core/metrics.ts";
 import type { Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
 import { type BridgeSettings, runBridge } from "./bridge.ts";
 
@@ -36,7 +37,8 @@ export async function startBridge(
     endpoint: config.vast,
     logger: env.logger.child("vast"),
   });
-  const sink = createSink(config, { threatBus, codec, stdout: env.stdout });
+  const metrics = new MetricsRegistry();
+  const sink = createSink(config, { threatBus, codec, metrics, stdout: env.stdout });
   await runBridge({
     settings: bridgeSettings(config),
     threatBus,
@@ -46,6 +48,7 @@ export async function startBridge(
     logger: env.logger,
     clock: env.clock,
     newUuid: () => crypto.randomUUID(),
+    metrics,
   }, signal);
 }
 
@@ -66,11 +69,12 @@ function createSink(
   parts: {
     threatBus: ThreatBus;
     codec: ReturnType<typeof stix2Codec>;
+    metrics: MetricsRegistry;
     stdout: WritableStream<Uint8Array>;
   },
 ): SightingSink {
   const sink = config.sink;
-  if (sink === undefined) return threatBusSink(parts.threatBus, parts.codec);
+  if (sink === undefined) return threatBusSink(parts.threatBus, parts);
   if (sink.toUpperCase() === "STDOUT") return streamSink(parts.stdout);
   throw new Error(`Cannot use sink ${JSON.stringify(sink)}: command sinks are not supported yet`);
 }

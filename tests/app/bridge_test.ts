@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type BridgeDeps, type BridgeSettings, runBridge } from "../../src/app/bridge.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
+import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { FakeBackend, FakeThreatBus, MemorySink, recordingLogger, until } from "../fakes.ts";
 
@@ -42,6 +43,7 @@ function setup(overrides: Partial<BridgeDeps> = {}, backend = new FakeBackend())
     logger,
     clock: new FakeClock(),
     newUuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+    metrics: new MetricsRegistry(),
     ...overrides,
   };
   return { deps, threatBus, sink, logger, backend };
@@ -71,6 +73,10 @@ Deno.test("each result line of a retro query becomes a RETRO sighting", async ()
   ok(logger.records.some((r) => r.level === "WARNING" && r.message === "Skipping a result line"));
   equal(sink.closed, 1);
   equal(threatBus.closed, 1);
+  const { summaries, gauges } = deps.metrics.takeSnapshot();
+  equal(summaries.retro_matches_per_ioc.max, 2);
+  equal(summaries.retro_query_time_per_ioc.count, 1);
+  equal(gauges.retro_match_backlog, 0);
 });
 
 Deno.test("unusable messages and patterns are skipped with a reason, the rest still works", async () => {
