@@ -6,6 +6,7 @@ import { systemClock } from "./adapters/clock.ts";
 import { ConfigError, loadConfig } from "./adapters/config_loader.ts";
 import { type ClosableLogger, createLoggerFromConfig } from "./adapters/logger.ts";
 import { startBridge } from "./app/wiring.ts";
+import { runCheck, systemCheckDeps } from "./cli/check.ts";
 import { HELP_TEXT, USAGE_HINT } from "./cli/help.ts";
 import { parseCommandLine } from "./cli/parse_args.ts";
 import { VERSION } from "./version.ts";
@@ -32,6 +33,8 @@ export async function main(args: readonly string[]): Promise<number> {
       return EXIT_USAGE;
     case "run":
       return await run(command.configPath);
+    case "check":
+      return await runCheck(systemCheckDeps(command), command);
   }
 }
 

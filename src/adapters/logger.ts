@@ -1,9 +1,10 @@
 /**
  * The logger: one line per record on stderr and/or an appended log file,
- * each destination with its own level. Stdout is never touched: it is a data pipe.
+ * each destination with its own level, as text or JSON. Stdout is never
+ * touched: it is a data pipe.
  */
 
-import type { Config } from "../core/config_schema.ts";
+import type { Config, LogFormat } from "../core/config_schema.ts";
 import { type Clock, LOG_LEVELS, type LogFields, type Logger, type LogLevel } from "../ports.ts";
 
 /** Anything bytes can be written to synchronously, like `Deno.stderr`. */
@@ -18,6 +19,8 @@ export interface LoggerOptions {
   readonly console: { readonly enabled: boolean; readonly level: LogLevel };
   readonly file: { readonly enabled: boolean; readonly level: LogLevel; readonly path: string };
   readonly clock: Pick<Clock, "now">;
+  /** `text` (default) or `json`, one object per line; both destinations alike. */
+  readonly format?: LogFormat;
   /** Where console lines go; defaults to `Deno.stderr`. */
   readonly stderr?: SyncWriter;
 }
@@ -47,6 +50,7 @@ export function createLogger(options: LoggerOptions): ClosableLogger {
   const encoder = new TextEncoder();
   const consoleRank = options.console.enabled ? rank(options.console.level) : Infinity;
   const fileRank = options.file.enabled ? rank(options.file.level) : Infinity;
+  const format = options.format === "json" ? formatJsonLogLine : formatLogLine;
   let file: Deno.FsFile | undefined;
   if (options.file.enabled) {
     try {
@@ -76,9 +80,12 @@ export function createLogger(options: LoggerOptions): ClosableLogger {
     let bytes: Uint8Array;
     try {
       const time = options.clock.now();
-      bytes = encoder.encode(formatLogLine({ time, level, component, message, fields }) + "\n");
+      bytes = encoder.encode(format({ time, level, component, message, fields }) + "\n");
     } catch (error) {
-      bytes = encoder.encode(`${level} [${component}] unloggable record: ${String(error)}\n`);
+      const text = options.format === "json"
+        ? JSON.stringify({ level, component, message: `unloggable record: ${String(error)}` })
+        : `${level} [${component}] unloggable record: ${String(error)}`;
+      bytes = encoder.encode(text + "\n");
     }
     if (levelRank >= consoleRank) writeToStderr(bytes);
     if (file !== undefined && levelRank >= fileRank) {
@@ -122,6 +129,7 @@ export function createLoggerFromConfig(
   return createLogger({
     console: { enabled: logging.console, level: logging.console_verbosity },
     file: { enabled: logging.file, level: logging.file_verbosity, path: logging.filename },
+    format: logging.format,
     clock,
     ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
   });
@@ -161,6 +169,46 @@ export function formatLogLine(line: LogLine): string {
     text += ` ${key}=${formatFieldValue(value)}`;
   }
   return text;
+}
+
+/** Names every JSON record has; a field with one of these names is renamed `field_<name>`. */
+const JSON_RESERVED = new Set(["time", "level", "component", "message"]);
+
+/**
+ * One JSON object: `{"time":"2026-11-28T04:00:00.123Z","level":"INFO",
+ * "component":"bridge","message":"...", ...fields}`. Fields sit at the top
+ * level so a SIEM can index them; errors become their description, bigints
+ * strings, and a field that cannot be serialised its string form.
+ */
+export function formatJsonLogLine(line: LogLine): string {
+  const record: Record<string, unknown> = {
+    time: new Date(line.time).toISOString(),
+    level: line.level,
+    component: line.component,
+    message: line.message,
+  };
+  for (const [key, value] of Object.entries(line.fields ?? {})) {
+    if (value === undefined) continue;
+    let name = JSON_RESERVED.has(key) ? `field_${key}` : key;
+    while (Object.hasOwn(record, name)) name = `field_${name}`;
+    record[name] = jsonFieldValue(value);
+  }
+  return JSON.stringify(record);
+}
+
+function jsonFieldValue(value: unknown): unknown {
+  if (value instanceof Error) return describeError(value);
+  if (typeof value === "bigint") return String(value);
+  if (typeof value !== "object" || value === null) {
+    return typeof value === "function" || typeof value === "symbol" ? String(value) : value;
+  }
+  try {
+    const json = JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? String(v) : v));
+    return json === undefined ? String(value) : JSON.parse(json);
+  } catch {
+    // Cyclic structures fall back to their string form.
+    return String(value);
+  }
 }
 
 /** A field value as it appears after `key=`: bare when unambiguous, else JSON. */

@@ -5,6 +5,9 @@ import { threatBusSink } from "../adapters/threatbus_sink.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";
+import { fullyQualifiedHostName, runMetricsReporting } from "../adapters/metrics_file.ts";
+import { startPrometheusServer } from "../adapters/prometheus_server.ts";
+import { VERSION } from "../version.ts";
 import type { Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
 import { type BridgeSettings, runBridge } from "./bridge.ts";
 
@@ -39,17 +42,44 @@ export async function startBridge(
   });
   const metrics = new MetricsRegistry();
   const sink = createSink(config, { threatBus, codec, metrics, stdout: env.stdout });
-  await runBridge({
-    settings: bridgeSettings(config),
-    threatBus,
-    backend,
-    codec,
-    sink,
-    logger: env.logger,
+  // Stopped only after the bridge, so the last line holds the figures of the shutdown drain.
+  const metricsStop = new AbortController();
+  const metricsLogger = env.logger.child("metrics");
+  const prometheus = config.metrics.listen === undefined ? undefined : startPrometheusServer({
+    registry: metrics,
+    listen: config.metrics.listen,
     clock: env.clock,
-    newUuid: () => crypto.randomUUID(),
-    metrics,
-  }, signal);
+    logger: metricsLogger,
+    version: VERSION,
+    signal: metricsStop.signal,
+  });
+  const reporting = runMetricsReporting({
+    registry: metrics,
+    clock: env.clock,
+    logger: metricsLogger,
+    intervalSeconds: config.metrics.interval,
+    filename: config.metrics.filename,
+    host: fullyQualifiedHostName(),
+    signal: metricsStop.signal,
+  });
+  try {
+    await runBridge({
+      settings: bridgeSettings(config),
+      threatBus,
+      backend,
+      codec,
+      sink,
+      logger: env.logger,
+      clock: env.clock,
+      newUuid: () => crypto.randomUUID(),
+      metrics,
+      liveBackend: backend,
+    }, signal);
+  } finally {
+    metricsStop.abort();
+    await reporting;
+    await prometheus?.finished;
+  }
 }
 
 /** The bridge's view of the config. */
@@ -61,6 +91,10 @@ export function bridgeSettings(config: Config): BridgeSettings {
     maxBackgroundTasks: config.max_background_tasks,
     shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
     backendName: `VAST at ${config.vast}`,
+    // The config schema requires matcher_name whenever live_match is true.
+    ...(config.live_match && config.matcher_name !== undefined
+      ? { live: { matcherName: config.matcher_name } }
+      : {}),
   };
 }
 

@@ -4,14 +4,22 @@ vast-threatbus: match Threat Bus indicators against VAST and report sightings
 
 Usage:
   vast-threatbus [run] [-c FILE]
+  vast-threatbus check [-c FILE] [--timeout SECONDS]
   vast-threatbus -h | --help
   vast-threatbus -V | --version
 
 Subcommands:
   run                 Subscribe to Threat Bus and match indicators (the default)
+  check               Validate the config, run "vast status" and ask the Threat Bus
+                      manage endpoint for a harmless reply; print one line per
+                      check on stdout; exit 0 if all pass, 1 if one fails,
+                      2 for an unusable config (for deploy scripts, ExecStartPre)
 
 Options:
   -c, --config FILE   Read the configuration from FILE (must end in .yaml or .yml)
+      --timeout SECONDS
+                      check: how long VAST and Threat Bus may take to answer
+                      (default 10)
   -h, --help          Show this help and exit
   -V, --version       Show the version and exit
 
@@ -27,7 +35,8 @@ Configuration:
 
 Output:
   Logs go to stderr (and to logging.filename when logging.file is true).
-  Stdout carries data only: sighting contexts when sink is STDOUT.
+  Stdout carries data only: sighting contexts when sink is STDOUT, the
+  report of check. logging.format: json writes one JSON object per log line.
 `;
 
 /** The one-line hint printed after a usage error. */

@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 /** What the command line asks for. */
 export type CliCommand =
   | { kind: "run"; configPath?: string }
+  | { kind: "check"; configPath?: string; timeoutSeconds?: number }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "usage-error"; message: string };
@@ -24,6 +25,10 @@ const CONFIG_OPTION = {
   config: { type: "string", short: "c" },
 } as const satisfies ParseArgsOptionsConfig;
 
+const TIMEOUT_OPTION = {
+  timeout: { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
+
 type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
 /** One parser per subcommand; each receives the arguments after the subcommand name. */
@@ -32,6 +37,26 @@ const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => CliComma
     withOptions(args, CONFIG_OPTION, (values) => {
       const configPath = values.config;
       return typeof configPath === "string" ? { kind: "run", configPath } : { kind: "run" };
+    }),
+  check: (args) =>
+    withOptions(args, { ...CONFIG_OPTION, ...TIMEOUT_OPTION }, (values) => {
+      const { config, timeout } = values;
+      let timeoutSeconds: number | undefined;
+      if (typeof timeout === "string") {
+        timeoutSeconds = Number(timeout);
+        if (timeout.trim() === "" || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+          return {
+            kind: "usage-error",
+            message:
+              `Cannot parse the command line: --timeout expects seconds > 0, got "${timeout}"`,
+          };
+        }
+      }
+      return {
+        kind: "check",
+        ...(typeof config === "string" ? { configPath: config } : {}),
+        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      };
     }),
 };
 

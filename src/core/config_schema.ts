@@ -88,6 +88,10 @@ function wholeNumber(options: { min: number; default: number; expected: string }
   return z.number({ error }).int({ error }).min(options.min, { error }).default(options.default);
 }
 
+/** How log lines look: human-readable text or one JSON object per line. */
+export const LOG_FORMATS = ["text", "json"] as const;
+export type LogFormat = typeof LOG_FORMATS[number];
+
 /** What a line-delimited sink writes per sighting: its context or the whole sighting. */
 export const SINK_FORMATS = ["context", "sighting"] as const;
 
@@ -124,10 +128,22 @@ function optionalText(expected: string) {
   return z.preprocess((v) => (v === null || v === "" ? undefined : v), text(expected).optional());
 }
 
+const ENDPOINT_EXPECTED =
+  'an endpoint "host:port" (host: a name, an IPv4 or a [bracketed] IPv6 address)';
+
 function endpoint(defaultValue: string) {
-  const error = 'an endpoint "host:port" (host: a name, an IPv4 or a [bracketed] IPv6 address)';
+  const error = ENDPOINT_EXPECTED;
   return z.string({ error }).refine((s) => parseEndpoint(s) !== undefined, { error })
     .default(defaultValue);
+}
+
+/** An endpoint without a default; null and "" mean unset. */
+function optionalEndpoint() {
+  const error = ENDPOINT_EXPECTED;
+  return z.preprocess(
+    (v) => (v === null || v === "" ? undefined : v),
+    z.string({ error }).refine((s) => parseEndpoint(s) !== undefined, { error }).optional(),
+  );
 }
 
 /** A nested mapping; an empty YAML section (`logging:` with every key commented out) means defaults. */
@@ -146,10 +162,12 @@ export const ConfigSchema = z.object({
     file: flag(false),
     file_verbosity: level("INFO"),
     filename: requiredText("vast-threatbus.log", "a non-empty file name"),
+    format: choice(LOG_FORMATS, "text"),
   }),
   metrics: section("metrics", {
     interval: seconds(10, "a number of seconds ≥ 0 (0 disables metrics)"),
     filename: requiredText("metrics.log", "a non-empty file name"),
+    listen: optionalEndpoint(),
   }),
   vast: endpoint("localhost:42000"),
   vast_binary: requiredText("vast", "a non-empty command name or path"),

@@ -41,6 +41,12 @@ export interface SummaryFigures {
   readonly avg: number;
 }
 
+/** A summary's count and sum since start, as Prometheus summaries report them. */
+export interface SummaryTotals {
+  readonly count: number;
+  readonly sum: number;
+}
+
 /** The figures of one reporting interval. */
 export interface MetricsSnapshot {
   readonly counters: Readonly<Record<CounterName, number>>;
@@ -62,6 +68,9 @@ export class MetricsRegistry {
   readonly #gauges = Object.fromEntries(GAUGES.map((n) => [n, 0])) as Record<GaugeName, number>;
   /** Totals since start, for scrapers that want monotonic counters. */
   readonly #totals = zeroCounters();
+  readonly #summaryTotals = Object.fromEntries(
+    SUMMARIES.map((n) => [n, { count: 0, sum: 0 }]),
+  ) as Record<SummaryName, { count: number; sum: number }>;
   #touched = false;
 
   /** Adds `by` to a counter. */
@@ -78,6 +87,8 @@ export class MetricsRegistry {
     s.sum += value;
     s.min = s.count === 1 ? value : Math.min(s.min, value);
     s.max = s.count === 1 ? value : Math.max(s.max, value);
+    this.#summaryTotals[name].count++;
+    this.#summaryTotals[name].sum += value;
     this.#touched = true;
   }
 
@@ -95,6 +106,13 @@ export class MetricsRegistry {
   /** Counter totals since start (never reset). */
   totals(): Readonly<Record<CounterName, number>> {
     return { ...this.#totals };
+  }
+
+  /** Summary counts and sums since start (never reset). */
+  summaryTotals(): Readonly<Record<SummaryName, SummaryTotals>> {
+    return Object.fromEntries(
+      SUMMARIES.map((n) => [n, { ...this.#summaryTotals[n] }]),
+    ) as Record<SummaryName, SummaryTotals>;
   }
 
   /** Current gauge values. */

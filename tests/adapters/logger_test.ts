@@ -3,6 +3,7 @@ import {
   createLogger,
   createLoggerFromConfig,
   formatFieldValue,
+  formatJsonLogLine,
   formatLogLine,
   type LoggerOptions,
   type SyncWriter,
@@ -225,4 +226,91 @@ Deno.test("memoryLogger keeps every record, children included; nullLogger drops 
   const silent = nullLogger();
   silent.critical("nothing");
   silent.child("x").info("nothing");
+});
+
+Deno.test("json format: one object per line with time, level, component, message, fields", () => {
+  const stderr = capture();
+  const logger = createLogger(options({ stderr, component: "bridge", format: "json" }));
+  logger.info("subscribed", { topic: "stix2/indicator", snapshot: 30, gone: undefined });
+  logger.child("vast").warning("multi\nline", { error: new Error("outer", { cause: "why" }) });
+  const lines = stderr.text().split("\n");
+  assert.equal(lines.pop(), "");
+  assert.equal(lines.length, 2);
+  assert.deepEqual(JSON.parse(lines[0] as string), {
+    time: "2026-11-28T04:00:00.123Z",
+    level: "INFO",
+    component: "bridge",
+    message: "subscribed",
+    topic: "stix2/indicator",
+    snapshot: 30,
+  });
+  assert.deepEqual(JSON.parse(lines[1] as string), {
+    time: "2026-11-28T04:00:00.123Z",
+    level: "WARNING",
+    component: "vast",
+    message: "multi\nline",
+    error: "Error: outer (cause: why)",
+  });
+});
+
+Deno.test("json format: reserved names, bigints, nested and cyclic values", () => {
+  const cyclic: Record<string, unknown> = { name: "loop" };
+  cyclic.self = cyclic;
+  const line = formatJsonLogLine({
+    time: NOW,
+    level: "DEBUG",
+    component: "x",
+    message: "m",
+    fields: {
+      message: "shadowed",
+      level: 1,
+      count: 10n,
+      nested: { list: [1, "two", 3n] },
+      cyclic,
+      ratio: NaN,
+    },
+  });
+  assert.deepEqual(JSON.parse(line), {
+    time: "2026-11-28T04:00:00.123Z",
+    level: "DEBUG",
+    component: "x",
+    message: "m",
+    field_message: "shadowed",
+    field_level: 1,
+    count: "10",
+    nested: { list: [1, "two", "3"] },
+    cyclic: "[object Object]",
+    ratio: null,
+  });
+});
+
+Deno.test("json format goes to the log file too, and a bad clock still yields JSON", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "logger_test_" });
+  try {
+    const path = `${dir}/json.log`;
+    const stderr = capture();
+    const logger = createLogger(options({
+      stderr,
+      format: "json",
+      file: { enabled: true, level: "INFO", path },
+    }));
+    logger.info("to both", { n: 1 });
+    logger.close();
+    const record = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(record.message, "to both");
+    assert.equal(record.n, 1);
+    const broken = capture();
+    createLogger(options({ stderr: broken, format: "json", clock: { now: () => NaN } }))
+      .error("no time");
+    assert.match(JSON.parse(broken.text()).message, /^unloggable record: RangeError/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("createLoggerFromConfig follows logging.format", () => {
+  const stderr = capture();
+  const logging = { ...DEFAULT_CONFIG.logging, format: "json" as const };
+  createLoggerFromConfig({ logging }, clock, { stderr }).info("structured");
+  assert.equal(JSON.parse(stderr.text()).message, "structured");
 });

@@ -40,7 +40,8 @@ Deno.test("unknown flags are usage errors", () => {
 Deno.test("unknown subcommands are usage errors", () => {
   assert.deepEqual(parseCommandLine(["serve"]), {
     kind: "usage-error",
-    message: 'Cannot parse the command line: unknown subcommand "serve" (expected one of "run")',
+    message:
+      'Cannot parse the command line: unknown subcommand "serve" (expected one of "run", "check")',
   });
   assert.equal(parseCommandLine(["constructor"]).kind, "usage-error");
 });
@@ -59,6 +60,28 @@ Deno.test("a missing option value and stray arguments are usage errors", () => {
   });
 });
 
+Deno.test("check takes -c and --timeout", () => {
+  assert.deepEqual(parseCommandLine(["check"]), { kind: "check" });
+  assert.deepEqual(parseCommandLine(["check", "-c", "my.yaml", "--timeout", "2.5"]), {
+    kind: "check",
+    configPath: "my.yaml",
+    timeoutSeconds: 2.5,
+  });
+  assert.deepEqual(parseCommandLine(["check", "--timeout=1"]), {
+    kind: "check",
+    timeoutSeconds: 1,
+  });
+  assert.deepEqual(parseCommandLine(["check", "-h"]), { kind: "help" });
+  for (const timeout of ["0", "-1", "soon", "", "Infinity"]) {
+    assert.deepEqual(parseCommandLine(["check", `--timeout=${timeout}`]), {
+      kind: "usage-error",
+      message: `Cannot parse the command line: --timeout expects seconds > 0, got "${timeout}"`,
+    });
+  }
+  assert.equal(parseCommandLine(["--timeout", "1"]).kind, "usage-error", "run has no --timeout");
+  assert.equal(parseCommandLine(["check", "extra"]).kind, "usage-error");
+});
+
 Deno.test("the help text covers every subcommand and option", () => {
   for (const name of subcommandNames()) assert.ok(HELP_TEXT.includes(name), name);
   for (
@@ -66,6 +89,7 @@ Deno.test("the help text covers every subcommand and option", () => {
       "--config",
       "--help",
       "--version",
+      "--timeout",
       "config.yaml",
       "VAST_THREATBUS_",
       ".env",

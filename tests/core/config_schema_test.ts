@@ -28,6 +28,7 @@ Deno.test("defaults match the original's documented defaults", () => {
       file: false,
       file_verbosity: "INFO",
       filename: "vast-threatbus.log",
+      format: "text",
     },
     metrics: { interval: 10, filename: "metrics.log" },
     vast: "localhost:42000",
@@ -48,6 +49,32 @@ Deno.test("sink_format accepts context or sighting in any case, nothing else", (
   assert.equal(configOf({ sink_format: " Sighting " }).config.sink_format, "sighting");
   assert.equal(configOf({ sink_format: "CONTEXT" }).config.sink_format, "context");
   assert.match(errorsOf({ sink_format: "whole" }).join("\n"), /sink_format.*context, sighting/);
+});
+
+Deno.test("logging.format accepts text or json in any case, nothing else", () => {
+  assert.equal(configOf({ logging: { format: " JSON " } }).config.logging.format, "json");
+  assert.equal(configOf({ logging: { format: "text" } }).config.logging.format, "text");
+  assert.match(
+    errorsOf({ logging: { format: "xml" } }).join("\n"),
+    /"logging\.format": got "xml", expected one of text, json/,
+  );
+});
+
+Deno.test("metrics.listen is an optional host:port", () => {
+  assert.equal(configOf({}).config.metrics.listen, undefined);
+  assert.equal(configOf({ metrics: { listen: null } }).config.metrics.listen, undefined);
+  assert.equal(configOf({ metrics: { listen: "" } }).config.metrics.listen, undefined);
+  assert.equal(
+    configOf({ metrics: { listen: "127.0.0.1:9090" } }).config.metrics.listen,
+    "127.0.0.1:9090",
+  );
+  assert.equal(configOf({ metrics: { listen: "[::1]:9090" } }).config.metrics.listen, "[::1]:9090");
+  for (const listen of ["9090", ":9090", "host:0", 9090]) {
+    assert.match(
+      errorsOf({ metrics: { listen } }).join("\n"),
+      /"metrics\.listen": got .*, expected an endpoint "host:port"/,
+    );
+  }
 });
 
 Deno.test("empty input, null and an empty section all mean defaults", () => {

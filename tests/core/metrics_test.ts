@@ -30,3 +30,12 @@ Deno.test("setting a gauge to its current value does not count as a change", () 
   metrics.gauge("retro_match_backlog", 1);
   equal(metrics.touched, true);
 });
+
+Deno.test("summary totals count and sum since start, across snapshots", () => {
+  const metrics = new MetricsRegistry();
+  metrics.observe("retro_query_time_per_ioc", 0.5);
+  metrics.takeSnapshot();
+  metrics.observe("retro_query_time_per_ioc", 1.5);
+  deepEqual(metrics.summaryTotals().retro_query_time_per_ioc, { count: 2, sum: 2 });
+  deepEqual(metrics.summaryTotals().retro_matches_per_ioc, { count: 0, sum: 0 });
+});

@@ -1,0 +1,183 @@
+/**
+ * `vast-threatbus check`: validates the configuration, runs `vast status` and
+ * proves that the Threat Bus manage endpoint answers, without side effects.
+ *
+ * The report (one line per check) is this command's output, so it goes to
+ * stdout where deploy scripts capture it; config warnings go to stderr.
+ */
+
+import { ConfigError, loadConfig, type LoadedConfig } from "../adapters/config_loader.ts";
+import { systemClock } from "../adapters/clock.ts";
+import { createLogger } from "../adapters/logger.ts";
+import { probeThreatBus } from "../adapters/threatbus_probe.ts";
+import { VastCli } from "../adapters/vast_cli.ts";
+import type { Config } from "../core/config_schema.ts";
+import type { Clock } from "../ports.ts";
+
+/** Exit codes of `check`: all passed, a check failed, the config is unusable. */
+export const CHECK_EXIT = { ok: 0, failed: 1, unusableConfig: 2 } as const;
+
+/** Seconds VAST and Threat Bus get to answer unless `--timeout` says otherwise. */
+export const DEFAULT_CHECK_TIMEOUT_SECONDS = 10;
+
+/** The outside world as `check` sees it. */
+export interface CheckDeps {
+  /** Finds, reads and validates the config; throws `ConfigError` when unusable. */
+  readonly loadConfig: () => Promise<LoadedConfig>;
+  /** Resolves when `vast status` succeeds; rejects with the reason otherwise. */
+  readonly vastStatus: (config: Config, signal: AbortSignal) => Promise<void>;
+  /** Resolves when the manage endpoint answers the side-effect-free probe. */
+  readonly probeThreatBus: (
+    config: Config,
+    options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+  ) => Promise<void>;
+  readonly clock: Clock;
+  /** Prints one report line. */
+  readonly report: (line: string) => void;
+  /** Prints one warning about the config. */
+  readonly warn: (line: string) => void;
+}
+
+/** Options for {@link runCheck}. */
+export interface CheckOptions {
+  /** How long each outside system may take to answer; default 10. */
+  readonly timeoutSeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Runs every check, prints one line each, and resolves to the exit code. */
+export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Promise<number> {
+  const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS;
+  const timeoutMs = timeoutSeconds * 1000;
+  const parent = options.signal ?? new AbortController().signal;
+
+  let loaded: LoadedConfig;
+  try {
+    loaded = await deps.loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const warning of error.warnings) deps.warn(warning);
+    }
+    const reason = error instanceof ConfigError ? error.errors.join("; ") : describe(error);
+    deps.report(`config: FAILED: ${oneLine(reason)}`);
+    deps.report("vast: SKIPPED: the config is unusable");
+    deps.report("threatbus: SKIPPED: the config is unusable");
+    return CHECK_EXIT.unusableConfig;
+  }
+  for (const warning of loaded.warnings) deps.warn(warning);
+  deps.report(`config: OK (${loaded.source === "defaults" ? "built-in defaults" : loaded.source})`);
+
+  const { config } = loaded;
+  // Both run at once so a deploy script waits for the slower one, not the sum.
+  const [vast, threatBus] = await Promise.all([
+    outcome(() => checkVast(deps, config, { timeoutSeconds, signal: parent })),
+    outcome(() => deps.probeThreatBus(config, { timeoutMs, signal: parent })),
+  ]);
+  deps.report(
+    vast === undefined ? `vast: OK (VAST at "${config.vast}" answers)` : `vast: FAILED: ${vast}`,
+  );
+  deps.report(
+    threatBus === undefined
+      ? `threatbus: OK (Threat Bus at "${config.threatbus}" answers)`
+      : `threatbus: FAILED: ${threatBus}`,
+  );
+  return vast === undefined && threatBus === undefined ? CHECK_EXIT.ok : CHECK_EXIT.failed;
+}
+
+/** `vast status`, cut short after the timeout with a reason that says so. */
+async function checkVast(
+  deps: CheckDeps,
+  config: Config,
+  options: { readonly timeoutSeconds: number; readonly signal: AbortSignal },
+): Promise<void> {
+  const { timeoutSeconds, signal: parent } = options;
+  await withTimeout(
+    deps.clock,
+    { timeoutMs: timeoutSeconds * 1000, signal: parent },
+    async (signal) => {
+      try {
+        await deps.vastStatus(config, signal);
+      } catch (error) {
+        if (!signal.aborted || parent.aborted) throw error;
+        // No cause: it is only our own deadline, which the message already states.
+        throw new Error(`no answer from VAST at "${config.vast}" within ${timeoutSeconds} s`);
+      }
+    },
+  );
+}
+
+/** The production adapters: config discovery in the working directory, `vast`, ZeroMQ. */
+export function systemCheckDeps(options: { readonly configPath?: string } = {}): CheckDeps {
+  const clock = systemClock();
+  return {
+    loadConfig: () =>
+      loadConfig({
+        ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
+        cwd: Deno.cwd(),
+        env: Deno.env.toObject(),
+      }),
+    vastStatus: (config, signal) => {
+      // No log file: a check must not write into the service's log.
+      const logger = createLogger({
+        component: "check",
+        console: { enabled: config.logging.console, level: "WARNING" },
+        file: { enabled: false, level: "WARNING", path: config.logging.filename },
+        format: config.logging.format,
+        clock,
+      });
+      const vast = new VastCli({
+        binary: config.vast_binary,
+        endpoint: config.vast,
+        logger,
+        clock,
+      });
+      return vast.status(signal);
+    },
+    probeThreatBus: (config, { timeoutMs, signal }) =>
+      probeThreatBus({ endpoint: config.threatbus, clock, timeoutMs, signal }),
+    clock,
+    report: (line) => console.log(line),
+    warn: (line) => console.error(`vast-threatbus: warning: ${line}`),
+  };
+}
+
+/** Undefined when `run` succeeds, else the one-line reason. */
+async function outcome(run: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await run();
+    return undefined;
+  } catch (error) {
+    return oneLine(describe(error));
+  }
+}
+
+/** Runs `run` with a signal that also aborts after `timeoutMs` on the injected clock. */
+async function withTimeout<T>(
+  clock: Clock,
+  options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  const stopTimer = new AbortController();
+  const timer = clock.sleep(options.timeoutMs, stopTimer.signal)
+    .then(() => deadline.abort(new Error("timed out")), () => {});
+  try {
+    return await run(AbortSignal.any([options.signal, deadline.signal]));
+  } finally {
+    stopTimer.abort();
+    await timer;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message)
+    ? `: ${error.cause.message}`
+    : "";
+  return `${error.message}${cause}`;
+}
+
+// Subprocess stderr spans lines; the report keeps one line per check.
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, "; ");
+}
