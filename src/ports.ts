@@ -7,6 +7,7 @@
 
 import type { Indicator } from "./core/indicator.ts";
 import type { PointIoc } from "./core/ioc.ts";
+import type { LiveMatch, ParsedLiveMatch } from "./core/live_match.ts";
 import type { Sighting } from "./core/sighting.ts";
 import type { BrokerFrame, OutboundFrame } from "./core/wire_codec.ts";
 
@@ -70,8 +71,9 @@ export interface RetroQueryOutcome {
 }
 
 /**
- * A telemetry store that can answer retro queries (and, later, live matching).
- * The `vast` command line implements it; a Tenzir backend will too.
+ * A telemetry store that can answer retro queries. The `vast` command line
+ * implements it; a Tenzir backend will too. Live matching is the separate
+ * {@link LiveBackend}, so a backend without it need not pretend.
  */
 export interface Backend {
   /** Resolves when the node answers; rejects with a reason otherwise. */
@@ -88,6 +90,52 @@ export interface Backend {
       readonly signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome>;
+}
+
+/** How one attachment to a live matcher ended; it is meant to run until aborted. */
+export interface LiveAttachOutcome {
+  /** "ended": the stream closed cleanly; "failed": it broke or could not start. */
+  readonly status: "ended" | "failed";
+  /** Why, including the backend's stderr where there was one. */
+  readonly detail: string;
+}
+
+/** How adding or removing one live-matching IoC ended. */
+export interface MatcherUpdateOutcome {
+  readonly status: "ok" | "failed";
+  /** Why it failed, including the backend's stderr where there was one. */
+  readonly detail?: string;
+}
+
+/**
+ * A backend that matches new telemetry against a named, persistent set of
+ * IoCs (VAST's matcher plugin) and streams the matches.
+ */
+export interface LiveBackend {
+  /**
+   * Streams the matches of `matcher`, each already parsed (or with the reason
+   * it is unusable), until the stream ends or `signal` aborts. `onMatch` is
+   * awaited before the next one is read. Never throws for backend failures:
+   * the outcome says how it ended. Rejects on abort (with `signal.reason`) or
+   * with `onMatch`'s error.
+   */
+  attachMatcher(
+    matcher: string,
+    options: {
+      readonly onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<LiveAttachOutcome>;
+  /** Adds `ioc` to `matcher`, remembering the indicator id `ref` for its matches. */
+  addToMatcher(
+    matcher: string,
+    options: { readonly ioc: PointIoc; readonly ref: string; readonly signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome>;
+  /** Removes `ioc`'s value from `matcher`. */
+  removeFromMatcher(
+    matcher: string,
+    options: { readonly ioc: PointIoc; readonly signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome>;
 }
 
 /** Where sightings end up: Threat Bus, stdout, a command, a file. */
@@ -107,4 +155,12 @@ export interface ContextTransformer {
 }
 
 /** Re-exported so adapters need only this module for the shapes they pass. */
-export type { BrokerFrame, Indicator, OutboundFrame, PointIoc, Sighting };
+export type {
+  BrokerFrame,
+  Indicator,
+  LiveMatch,
+  OutboundFrame,
+  ParsedLiveMatch,
+  PointIoc,
+  Sighting,
+};

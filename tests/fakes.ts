@@ -1,12 +1,17 @@
 /** Test doubles for the ports, shared by the unit tests of src/app. */
 import type { PointIoc } from "../src/core/ioc.ts";
+import { parseLiveMatchLine } from "../src/core/live_match.ts";
 import type {
   Backend,
   BrokerFrame,
+  LiveAttachOutcome,
+  LiveBackend,
   LogFields,
   Logger,
   LogLevel,
+  MatcherUpdateOutcome,
   OutboundFrame,
+  ParsedLiveMatch,
   RetroQueryOptions,
   RetroQueryOutcome,
   Sighting,
@@ -101,9 +106,42 @@ export class FakeThreatBus implements ThreatBus {
   }
 }
 
-/** A backend answering from a table of IoC value → result lines. */
-export class FakeBackend implements Backend {
+/** What the fake live matcher does next: print a line, end the attachment, or throw. */
+export type FakeLiveEvent =
+  | { readonly line: string }
+  | { readonly end: LiveAttachOutcome }
+  | { readonly error: Error };
+
+/** One add/remove call the fake backend received. */
+export interface FakeMatcherCall {
+  readonly op: "add" | "remove";
+  readonly matcher: string;
+  readonly value: string;
+  readonly ref?: string;
+}
+
+/**
+ * A backend answering retro queries from a table of IoC value → result lines,
+ * and live matching from a queue of scripted events shared by all attachments.
+ */
+export class FakeBackend implements Backend, LiveBackend {
   readonly queries: { ioc: PointIoc; options: RetroQueryOptions }[] = [];
+  /** Pushed by tests; each attachment reads from it until an `end`. */
+  readonly liveEvents = new AsyncQueue<FakeLiveEvent>();
+  /** The matcher name of each attachment, in order. */
+  readonly attachments: string[] = [];
+  readonly matcherCalls: FakeMatcherCall[] = [];
+  /** Values whose add/remove fails with a stderr-like detail. */
+  readonly failingValues = new Set<string>();
+  /** When set, retro queries wait for it before answering. */
+  retroGate: Promise<void> | undefined;
+  /** When set, add/remove calls wait for it, so tests can hold them in flight. */
+  updateGate: Promise<void> | undefined;
+  updatesInFlight = 0;
+  maxUpdatesInFlight = 0;
+  /** Values that got a second update while one was still in flight. */
+  readonly overlappingValues: string[] = [];
+  readonly #valuesInFlight = new Set<string>();
   statusFailures: number;
   constructor(
     readonly results: Record<string, string[]> = {},
@@ -131,7 +169,64 @@ export class FakeBackend implements Backend {
       ioc,
       options: { maxEvents: options.maxEvents, timeoutSeconds: options.timeoutSeconds },
     });
+    await this.retroGate;
     for (const line of this.results[ioc.value] ?? []) await options.onLine(line);
+    return { status: "ok" };
+  }
+
+  async attachMatcher(
+    matcher: string,
+    options: {
+      onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
+      signal: AbortSignal;
+    },
+  ): Promise<LiveAttachOutcome> {
+    const { signal } = options;
+    signal.throwIfAborted();
+    this.attachments.push(matcher);
+    const iterator = this.liveEvents[Symbol.asyncIterator]();
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return { status: "ended", detail: "the fake's events ended" };
+      const event = next.value;
+      if ("end" in event) return event.end;
+      if ("error" in event) throw event.error;
+      await options.onMatch(parseLiveMatchLine(event.line));
+    }
+  }
+
+  addToMatcher(
+    matcher: string,
+    options: { ioc: PointIoc; ref: string; signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome> {
+    return this.#update({ op: "add", matcher, value: options.ioc.value, ref: options.ref });
+  }
+
+  removeFromMatcher(
+    matcher: string,
+    options: { ioc: PointIoc; signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome> {
+    return this.#update({ op: "remove", matcher, value: options.ioc.value });
+  }
+
+  async #update(call: FakeMatcherCall): Promise<MatcherUpdateOutcome> {
+    this.matcherCalls.push(call);
+    if (this.#valuesInFlight.has(call.value)) this.overlappingValues.push(call.value);
+    this.#valuesInFlight.add(call.value);
+    this.updatesInFlight++;
+    this.maxUpdatesInFlight = Math.max(this.maxUpdatesInFlight, this.updatesInFlight);
+    try {
+      await this.updateGate;
+    } finally {
+      this.updatesInFlight--;
+      this.#valuesInFlight.delete(call.value);
+    }
+    if (this.failingValues.has(call.value)) {
+      return { status: "failed", detail: `exit code 1: vast: error: matcher ${call.op} failed` };
+    }
     return { status: "ok" };
   }
 }

@@ -3,11 +3,16 @@
  * `<binary> -e <endpoint> <command...>` (PROTOCOL.md section 4).
  */
 
+import { matcherReference, parseLiveMatchLine } from "../core/live_match.ts";
 import { vastQuery } from "../core/vast_query.ts";
 import type {
   Backend,
   Clock,
+  LiveAttachOutcome,
+  LiveBackend,
   Logger,
+  MatcherUpdateOutcome,
+  ParsedLiveMatch,
   PointIoc,
   RetroQueryOptions,
   RetroQueryOutcome,
@@ -30,11 +35,13 @@ export interface VastCliOptions {
 
 /** `export --help` should answer at once; a node that hangs there gets no flag. */
 const PROBE_TIMEOUT_MS = 30_000;
+/** A matcher add/remove that hangs this long is killed, so it cannot hold a slot forever. */
+const MATCHER_UPDATE_TIMEOUT_MS = 30_000;
 
 type ProbeResult = "supported" | "unsupported" | "aborted";
 
-/** Runs status checks and retro queries through the `vast` binary. */
-export class VastCli implements Backend {
+/** Runs status checks, retro queries and the live matcher through the `vast` binary. */
+export class VastCli implements Backend, LiveBackend {
   readonly #binary: string;
   readonly #endpoint: string;
   readonly #logger: Logger;
@@ -134,6 +141,92 @@ export class VastCli implements Backend {
           ? { status: "ok" }
           : { status: "failed", detail: describeExit(result) };
     }
+  }
+
+  /**
+   * Runs `vast matcher attach json <matcher>` with no timeout, parsing each
+   * non-empty line as it streams. Rejects only on abort (after killing the
+   * process group) or when `onMatch` throws.
+   */
+  async attachMatcher(
+    matcher: string,
+    options: {
+      readonly onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<LiveAttachOutcome> {
+    const args = this.#args(["matcher", "attach", "json", matcher]);
+    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    const result = await runLines(this.#binary, {
+      args,
+      signal: options.signal,
+      maxLineBytes: this.#maxLineBytes,
+      clock: this.#clock,
+      onOversize: (bytes) =>
+        this.#logger.warning("Dropped an oversized VAST matcher line", {
+          bytes,
+          limit: this.#maxLineBytes,
+          matcher,
+        }),
+      onLine: (line) => line.length === 0 ? undefined : options.onMatch(parseLiveMatchLine(line)),
+    });
+    switch (result.kind) {
+      case "spawn_failed":
+        return {
+          status: "failed",
+          detail: `Cannot run "${this.#binary}": ${result.error.message}`,
+        };
+      case "timeout":
+        return { status: "failed", detail: describeExit(result) };
+      case "exited":
+        return {
+          status: result.code === 0 && result.signal === null ? "ended" : "failed",
+          detail: `after ${result.lines} lines, ${describeExit(result)}`,
+        };
+    }
+  }
+
+  /** Runs `vast matcher add <matcher> <value> threatbus__<ref>`. */
+  addToMatcher(
+    matcher: string,
+    options: { readonly ioc: PointIoc; readonly ref: string; readonly signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome> {
+    // The value is its own argv element and the point IoC parser refused
+    // values starting with "-", so it cannot be taken for an option.
+    const command = ["matcher", "add", matcher, options.ioc.value, matcherReference(options.ref)];
+    return this.#matcherUpdate(command, options.signal);
+  }
+
+  /** Runs `vast matcher remove <matcher> <value>`. */
+  removeFromMatcher(
+    matcher: string,
+    options: { readonly ioc: PointIoc; readonly signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome> {
+    return this.#matcherUpdate(["matcher", "remove", matcher, options.ioc.value], options.signal);
+  }
+
+  async #matcherUpdate(
+    command: readonly string[],
+    signal: AbortSignal,
+  ): Promise<MatcherUpdateOutcome> {
+    const args = this.#args(command);
+    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    const result = await runCollect(this.#binary, {
+      args,
+      signal,
+      timeoutMs: MATCHER_UPDATE_TIMEOUT_MS,
+      clock: this.#clock,
+    });
+    if (result.kind === "spawn_failed") {
+      return {
+        status: "failed",
+        detail: `Cannot run "${this.#binary}": ${result.error.message}`,
+      };
+    }
+    if (result.kind === "exited" && result.code === 0 && result.signal === null) {
+      return { status: "ok" };
+    }
+    return { status: "failed", detail: describeExit(result) };
   }
 
   #args(command: readonly string[]): string[] {

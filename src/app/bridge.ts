@@ -3,9 +3,19 @@ import { pointIocFromPattern } from "../core/point_ioc.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { BrokerFrame, WireCodec } from "../core/wire_codec.ts";
-import type { Backend, Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
+import type { Backend, Clock, LiveBackend, Logger, SightingSink, ThreatBus } from "../ports.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { DEFAULT_UPDATE_CONCURRENCY, LiveMatcher } from "./live_matcher.ts";
 import { RetroMatcher } from "./retro_matcher.ts";
+
+/** Live matching through the backend's matcher (`live_match`, `matcher_name`). */
+export interface LiveSettings {
+  readonly matcherName: string;
+  /** Matcher add/remove calls at once; defaults to the live matcher's own. */
+  readonly updateConcurrency?: number;
+  /** Waits between re-attachments; default 1 s doubling to 30 s. */
+  readonly backoff?: BackoffOptions;
+}
 
 /** The parts of the config the bridge acts on. */
 export interface BridgeSettings {
@@ -18,6 +28,8 @@ export interface BridgeSettings {
   /** For log lines only. */
   readonly backendName: string;
   readonly backendBackoff?: BackoffOptions;
+  /** Absent: no live matching. */
+  readonly live?: LiveSettings;
 }
 
 /** Every adapter the bridge uses, passed in so tests can swap them. */
@@ -32,15 +44,23 @@ export interface BridgeDeps {
   readonly clock: Clock;
   readonly newUuid: () => string;
   readonly metrics: MetricsRegistry;
+  /** Required when `settings.live` is set; usually the same object as `backend`. */
+  readonly liveBackend?: LiveBackend;
 }
 
 /**
  * Runs the bridge until `signal` aborts: waits for the backend, reads
- * indicators from Threat Bus, queries them and reports sightings; then drains
- * running work, closes the sink and leaves Threat Bus.
+ * indicators from Threat Bus, queries them, feeds the live matcher and reports
+ * sightings; then drains running work, closes the sink and leaves Threat Bus.
  */
 export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<void> {
   const log = deps.logger.child("bridge");
+  if (deps.settings.live !== undefined && deps.liveBackend === undefined) {
+    await closeAll(deps, log);
+    throw new Error(
+      `Cannot match live: ${deps.settings.backendName} offers no live matching backend`,
+    );
+  }
   try {
     await waitForBackend(deps, signal);
   } catch (error) {
@@ -66,15 +86,44 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
       timeoutSeconds: deps.settings.retroTimeoutSeconds,
     },
   );
+  const live = liveMatcher(deps, report);
   try {
+    live?.start(signal);
     for await (const frame of deps.threatBus.frames(signal)) {
-      handleFrame(frame, { deps, log, retro });
+      await handleFrame(frame, { deps, log, retro, live, signal });
     }
   } finally {
     const grace = AbortSignal.timeout(deps.settings.shutdownGraceMs);
-    await retro.drain(grace);
+    await Promise.all([retro.drain(grace), live?.drain(grace)]);
     await closeAll(deps, log);
   }
+}
+
+function liveMatcher(
+  deps: BridgeDeps,
+  report: (sighting: Sighting) => Promise<void>,
+): LiveMatcher | undefined {
+  const { live } = deps.settings;
+  if (live === undefined || deps.liveBackend === undefined) return undefined;
+  return new LiveMatcher(
+    {
+      backend: deps.liveBackend,
+      logger: deps.logger,
+      clock: deps.clock,
+      newUuid: deps.newUuid,
+      metrics: deps.metrics,
+      report,
+    },
+    {
+      matcherName: live.matcherName,
+      // Matcher updates are VAST calls too, so max_background_tasks caps them.
+      updateConcurrency: Math.min(
+        deps.settings.maxBackgroundTasks,
+        live.updateConcurrency ?? DEFAULT_UPDATE_CONCURRENCY,
+      ),
+      ...(live.backoff === undefined ? {} : { backoff: live.backoff }),
+    },
+  );
 }
 
 async function waitForBackend(deps: BridgeDeps, signal: AbortSignal): Promise<void> {
@@ -101,9 +150,12 @@ interface FrameContext {
   readonly deps: BridgeDeps;
   readonly log: Logger;
   readonly retro: RetroMatcher;
+  readonly live: LiveMatcher | undefined;
+  readonly signal: AbortSignal;
 }
 
-function handleFrame(frame: BrokerFrame, { deps, log, retro }: FrameContext): void {
+async function handleFrame(frame: BrokerFrame, context: FrameContext): Promise<void> {
+  const { deps, log, retro, live, signal } = context;
   const decoded = deps.codec.decode(frame);
   if (decoded.kind === "ignored") {
     log.debug("Skipping broker message", { reason: decoded.reason });
@@ -119,6 +171,15 @@ function handleFrame(frame: BrokerFrame, { deps, log, retro }: FrameContext): vo
     deps.metrics.count("removed_iocs");
     const cancelled = retro.cancel(indicator.id);
     log.info("Indicator withdrawn", { indicator: indicator.id, cancelled_queries: cancelled });
+    if (live === undefined) return;
+    const point = pointIocFromPattern(indicator.pattern);
+    if (point.ok) await live.remove(indicator, point.ioc, signal);
+    else {
+      log.warning("Cannot remove the indicator from the live matcher", {
+        indicator: indicator.id,
+        reason: point.reason,
+      });
+    }
     return;
   }
   const point = pointIocFromPattern(indicator.pattern);
@@ -136,6 +197,8 @@ function handleFrame(frame: BrokerFrame, { deps, log, retro }: FrameContext): vo
   log.debug("Indicator received", { indicator: indicator.id, ioc: point.ioc.value });
   deps.metrics.count("added_iocs");
   if (deps.settings.retroMatch) retro.enqueue(indicator, point.ioc);
+  // Awaited so that a backed-up matcher slows down reading instead of queueing without bound.
+  if (live !== undefined) await live.add(indicator, point.ioc, signal);
 }
 
 function reporter(sink: SightingSink, log: Logger): (sighting: Sighting) => Promise<void> {

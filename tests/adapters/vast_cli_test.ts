@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { VastCli, type VastCliOptions } from "../../src/adapters/vast_cli.ts";
-import type { LogFields, Logger, PointIoc, RetroQueryOutcome } from "../../src/ports.ts";
+import type {
+  LogFields,
+  Logger,
+  ParsedLiveMatch,
+  PointIoc,
+  RetroQueryOutcome,
+} from "../../src/ports.ts";
+import { matcherIocs } from "../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
@@ -47,6 +54,10 @@ interface Workbench extends AsyncDisposable {
   readonly binary: string;
   readonly callsFile: string;
   readonly pidFile: string;
+  /** The emulated matchers' state journal, its spool and attach pids. */
+  readonly stateFile: string;
+  readonly spoolFile: string;
+  readonly matcherPidFile: string;
   readonly logger: RecordingLogger;
   cli(options?: Partial<VastCliOptions>): VastCli;
   calls(): Promise<string[][]>;
@@ -57,9 +68,19 @@ async function workbench(env: Record<string, string> = {}): Promise<Workbench> {
   const dir = await Deno.makeTempDir({ prefix: "vast_cli_test_" });
   const callsFile = `${dir}/calls.ndjson`;
   const pidFile = `${dir}/pids.ndjson`;
+  const stateFile = `${dir}/matchers.ndjson`;
+  const spoolFile = `${dir}/spool.ndjson`;
+  const matcherPidFile = `${dir}/matcher-pids.ndjson`;
   const binary = await makeVastBinary({
     dir,
-    env: { VAST_EMU_CALLS: callsFile, VAST_EMU_PID_FILE: pidFile, ...env },
+    env: {
+      VAST_EMU_CALLS: callsFile,
+      VAST_EMU_PID_FILE: pidFile,
+      VAST_EMU_MATCHER_STATE: stateFile,
+      VAST_EMU_SPOOL: spoolFile,
+      VAST_EMU_MATCHER_PID_FILE: matcherPidFile,
+      ...env,
+    },
   });
   const logger = new RecordingLogger();
   const readNdjson = async (path: string): Promise<unknown[]> => {
@@ -71,6 +92,9 @@ async function workbench(env: Record<string, string> = {}): Promise<Workbench> {
     binary,
     callsFile,
     pidFile,
+    stateFile,
+    spoolFile,
+    matcherPidFile,
     logger,
     cli: (options = {}) => new VastCli({ binary, endpoint: ENDPOINT, logger, ...options }),
     calls: async () => (await readNdjson(callsFile)) as string[][],
@@ -354,4 +378,160 @@ Deno.test("VastCli.retro rejects at once when already aborted", async () => {
     /too late/,
   );
   assert.deepEqual(await bench.calls(), []);
+});
+
+const MATCHER = "threatbus-test";
+const INDICATOR_ID = "indicator--46b3f973-5c03-41fc-9efe-49598a267a35";
+
+/** Waits until `matcher attach` follows the spool; returns its pid. */
+async function waitForAttach(bench: Workbench, count = 1): Promise<number> {
+  for (let attempt = 0; attempt < 400; attempt += 1) {
+    const text = await Deno.readTextFile(bench.matcherPidFile).catch(() => "");
+    const pids = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l).pid as number);
+    if (pids.length >= count) return pids[count - 1] as number;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("Cannot see the matcher attach: it never wrote its pid");
+}
+
+async function appendSpool(bench: Workbench, schema: string, event: unknown): Promise<void> {
+  await Deno.writeTextFile(bench.spoolFile, `${JSON.stringify({ schema, event })}\n`, {
+    append: true,
+  });
+}
+
+Deno.test("VastCli.addToMatcher and removeFromMatcher run the exact command lines", async () => {
+  await using bench = await workbench();
+  const cli = bench.cli();
+  const tricky = '/search?q="evil" and $(rm -rf x)';
+  const outcomes = await withDeadline(30_000, async (signal) => [
+    await cli.addToMatcher(MATCHER, { ioc: ip, ref: INDICATOR_ID, signal }),
+    await cli.addToMatcher(MATCHER, {
+      ioc: { type: "url", value: tricky },
+      ref: INDICATOR_ID,
+      signal,
+    }),
+    await cli.removeFromMatcher(MATCHER, { ioc: ip, signal }),
+  ]);
+  assert.deepEqual(outcomes, [{ status: "ok" }, { status: "ok" }, { status: "ok" }]);
+  assert.deepEqual(await bench.calls(), [
+    ["-e", ENDPOINT, "matcher", "add", MATCHER, "6.6.6.6", `threatbus__${INDICATOR_ID}`],
+    ["-e", ENDPOINT, "matcher", "add", MATCHER, tricky, `threatbus__${INDICATOR_ID}`],
+    ["-e", ENDPOINT, "matcher", "remove", MATCHER, "6.6.6.6"],
+  ]);
+  assert.deepEqual([...(await matcherIocs(bench.stateFile, MATCHER))], [
+    [tricky, `threatbus__${INDICATOR_ID}`],
+  ]);
+});
+
+Deno.test("VastCli matcher updates report failures with VAST's stderr", async () => {
+  await using bench = await workbench({ VAST_EMU_FAIL: "matcher-add,matcher-remove" });
+  const [added, removed, missing] = await withDeadline(30_000, async (signal) => [
+    await bench.cli().addToMatcher(MATCHER, { ioc: ip, ref: INDICATOR_ID, signal }),
+    await bench.cli().removeFromMatcher(MATCHER, { ioc: ip, signal }),
+    await bench.cli({ binary: `${bench.dir}/missing` }).removeFromMatcher(MATCHER, {
+      ioc: ip,
+      signal,
+    }),
+  ]);
+  assert.equal(added?.status, "failed");
+  assert.match(
+    added?.detail ?? "",
+    /^exit code 1: vast: error: matcher add: matcher "threatbus-test"/,
+  );
+  assert.match(removed?.detail ?? "", /^exit code 1: vast: error: matcher remove: /);
+  assert.equal(missing?.status, "failed");
+  assert.match(missing?.detail ?? "", /^Cannot run ".*missing"/);
+});
+
+Deno.test("VastCli.attachMatcher streams parsed matches as they happen; abort kills it", async () => {
+  await using bench = await workbench();
+  const cli = bench.cli();
+  const controller = new AbortController();
+  const matches: ParsedLiveMatch[] = [];
+  const attached = cli.attachMatcher(MATCHER, {
+    signal: controller.signal,
+    onMatch: (match) => {
+      matches.push(match);
+    },
+  });
+  const pid = await waitForAttach(bench);
+  await withDeadline(
+    30_000,
+    (signal) => cli.addToMatcher(MATCHER, { ioc: ip, ref: INDICATOR_ID, signal }),
+  );
+  const event = { ts: "2021-03-01T10:00:00Z", id: { orig_h: "10.0.0.1", resp_h: "6.6.6.6" } };
+  await appendSpool(bench, "zeek.conn", { id: { orig_h: "10.0.0.1", resp_h: "10.0.0.2" } });
+  await appendSpool(bench, "zeek.conn", event);
+  // A matched "event" that is no object is passed on as unusable, with the reason.
+  await appendSpool(bench, "zeek.weird", "6.6.6.6");
+  for (let i = 0; i < 400 && matches.length < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const reason = new Error("shutting down");
+  controller.abort(reason);
+  await assert.rejects(attached, (error) => error === reason);
+  assert.deepEqual(matches[0], {
+    ok: true,
+    match: { value: "6.6.6.6", ref: INDICATOR_ID, type: "zeek.conn", event },
+  });
+  assert.equal(matches[1]?.ok, false);
+  assert.match(matches[1]?.ok === false ? matches[1].reason : "", /event: /);
+  assert.equal(matches.length, 2);
+  assert.deepEqual((await bench.calls())[0], [
+    "-e",
+    ENDPOINT,
+    "matcher",
+    "attach",
+    "json",
+    MATCHER,
+  ]);
+  await assertAllGone([pid]);
+});
+
+Deno.test("VastCli.attachMatcher says how an attachment ended, with VAST's stderr", async () => {
+  {
+    await using bench = await workbench({ VAST_EMU_MATCHER_EXIT_AFTER: "1" });
+    const cli = bench.cli();
+    let lines = 0;
+    const outcome = withDeadline(30_000, (signal) =>
+      cli.attachMatcher(MATCHER, {
+        signal,
+        onMatch: () => {
+          lines += 1;
+        },
+      }));
+    await waitForAttach(bench);
+    await withDeadline(
+      30_000,
+      (signal) => cli.addToMatcher(MATCHER, { ioc: ip, ref: INDICATOR_ID, signal }),
+    );
+    await appendSpool(bench, "zeek.conn", { id: { resp_h: "6.6.6.6" } });
+    const result = await outcome;
+    assert.equal(result.status, "failed");
+    assert.match(result.detail, /^after 1 lines, exit code 1: vast: error: matcher attach: lost/);
+    assert.equal(lines, 1);
+  }
+  {
+    await using bench = await workbench({ VAST_EMU_DOWN: "1" });
+    const result = await withDeadline(
+      30_000,
+      (signal) => bench.cli().attachMatcher(MATCHER, { signal, onMatch: () => {} }),
+    );
+    assert.equal(result.status, "failed");
+    assert.match(result.detail, /failed to connect to VAST node at vast\.test:42000/);
+  }
+  {
+    await using bench = await workbench();
+    const result = await withDeadline(
+      30_000,
+      (signal) =>
+        bench.cli({ binary: `${bench.dir}/missing` }).attachMatcher(MATCHER, {
+          signal,
+          onMatch: () => {},
+        }),
+    );
+    assert.equal(result.status, "failed");
+    assert.match(result.detail, /^Cannot run ".*missing"/);
+  }
 });

@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { type BridgeDeps, type BridgeSettings, runBridge } from "../../src/app/bridge.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
@@ -155,6 +155,119 @@ Deno.test("shutdown while waiting for the backend closes everything", async () =
   await new Promise((r) => setTimeout(r, 5));
   controller.abort();
   await running;
+  equal(sink.closed, 1);
+  equal(threatBus.closed, 1);
+});
+
+function liveLine(value: string, ref: string, event: Record<string, unknown>): string {
+  const context = JSON.stringify(`threatbus__${ref}`);
+  return JSON.stringify({ indicator: { value, context }, type: "zeek.dns", event });
+}
+
+const liveSettings: BridgeSettings = { ...settings, live: { matcherName: "threatbus-live" } };
+
+Deno.test("live matching: IoCs go to the matcher, matches come back LIVE next to RETRO", async () => {
+  const backend = new FakeBackend({ "evil.com": ['{"ts":"2021-03-01T10:00:00Z","n":1}'] });
+  const { deps, threatBus, sink } = setup(
+    { settings: liveSettings, liveBackend: backend },
+    backend,
+  );
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  await until(() => backend.matcherCalls.length === 1 && backend.attachments.length === 1);
+  backend.liveEvents.push({ line: liveLine("evil.com", ID_A, { ts: "2021-03-02T00:00:00Z" }) });
+  await until(() => sink.sightings.length === 2);
+  controller.abort();
+  await running;
+  deepEqual(backend.attachments, ["threatbus-live"]);
+  deepEqual(backend.matcherCalls, [
+    { op: "add", matcher: "threatbus-live", value: "evil.com", ref: ID_A },
+  ]);
+  const byType = Object.groupBy(sink.sightings, (s) => s.x_threatbus_match_type);
+  equal(byType.RETRO?.[0]?.sighting_of_ref, ID_A);
+  equal(byType.LIVE?.[0]?.sighting_of_ref, ID_A);
+  equal(byType.LIVE?.[0]?.x_threatbus_indicator_value, "evil.com");
+  equal(byType.LIVE?.[0]?.last_seen, "2021-03-02T00:00:00Z");
+  const { counters } = deps.metrics.takeSnapshot();
+  equal(counters.live_matcher_sightings, 1);
+  equal(counters.added_iocs, 1);
+  equal(sink.closed, 1);
+  equal(threatBus.closed, 1);
+});
+
+Deno.test("a withdrawn indicator leaves the matcher and its queued retro query is cancelled", async () => {
+  const backend = new FakeBackend({ "evil.com": ["{}"], "b.com": ["{}"] });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  backend.retroGate = gate;
+  const { deps, threatBus, sink, logger } = setup({
+    settings: { ...liveSettings, maxBackgroundTasks: 1 },
+    liveBackend: backend,
+  }, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  threatBus.inbound.push(indicatorFrame(ID_B, "[domain-name:value = 'b.com']"));
+  threatBus.inbound.push(
+    indicatorFrame(ID_B, "[domain-name:value = 'b.com']", { x_threatbus_update: "REMOVE" }),
+  );
+  await until(() => backend.matcherCalls.length === 3);
+  open();
+  await until(() => sink.sightings.length === 1);
+  controller.abort();
+  await running;
+  deepEqual(backend.queries.map((q) => q.ioc.value), ["evil.com"]);
+  deepEqual(backend.matcherCalls.map((c) => [c.op, c.value, c.ref]), [
+    ["add", "evil.com", ID_A],
+    ["add", "b.com", ID_B],
+    ["remove", "b.com", undefined],
+  ]);
+  const withdrawn = logger.records.find((r) => r.message === "Indicator withdrawn");
+  equal(withdrawn?.fields["cancelled_queries"], 1);
+  equal(deps.metrics.takeSnapshot().counters.removed_iocs, 1);
+});
+
+Deno.test("a withdrawal whose pattern yields no IoC removes nothing and says why", async () => {
+  const backend = new FakeBackend();
+  const { deps, threatBus, logger } = setup(
+    { settings: liveSettings, liveBackend: backend },
+    backend,
+  );
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(
+    indicatorFrame(ID_A, "[file:name = 'x']", { x_threatbus_update: "REMOVE" }),
+  );
+  await until(() =>
+    logger.records.some((r) => r.message === "Cannot remove the indicator from the live matcher")
+  );
+  controller.abort();
+  await running;
+  deepEqual(backend.matcherCalls, []);
+});
+
+Deno.test("without live settings nothing attaches and the matcher is left alone", async () => {
+  const backend = new FakeBackend({ "evil.com": ["{}"] });
+  const { deps, threatBus, sink } = setup({ liveBackend: backend }, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(indicatorFrame(ID_A, "[domain-name:value = 'evil.com']"));
+  threatBus.inbound.push(
+    indicatorFrame(ID_A, "[domain-name:value = 'evil.com']", { x_threatbus_update: "REMOVE" }),
+  );
+  await until(() => sink.sightings.length === 1);
+  controller.abort();
+  await running;
+  deepEqual(backend.attachments, []);
+  deepEqual(backend.matcherCalls, []);
+});
+
+Deno.test("live settings without a live backend fail at start and close everything", async () => {
+  const { deps, threatBus, sink } = setup({ settings: liveSettings });
+  await rejects(
+    runBridge(deps, new AbortController().signal),
+    /^Error: Cannot match live: VAST offers no live matching backend$/,
+  );
   equal(sink.closed, 1);
   equal(threatBus.closed, 1);
 });

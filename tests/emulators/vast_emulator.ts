@@ -5,10 +5,17 @@
  *     vast_emulator.ts [-e <endpoint>] export --help
  *     vast_emulator.ts [-e <endpoint>] export [--caf.scheduler.max-threads=N]
  *         [--low-priority] [--max-events=N] json <query>
+ *     vast_emulator.ts [-e <endpoint>] matcher attach json <name>
+ *     vast_emulator.ts [-e <endpoint>] matcher add <name> <value> [<context>]
+ *     vast_emulator.ts [-e <endpoint>] matcher remove <name> <value>
  *
  * It answers queries (see `vast_emulator_query.ts`) from an NDJSON data file of
  * `{"schema":"zeek.dns","event":{...}}` lines and prints each matching `event`
  * as one compact JSON line, streamed as it is found.
+ *
+ * The matcher commands (see `vast_emulator_matcher.ts`) keep each matcher's
+ * IoCs in a state file; `attach` follows a spool file that tests append
+ * events to and prints a match line for each event that matches a current IoC.
  *
  * Environment variables:
  * - `VAST_EMU_DATA`: the data file; default `tests/fixtures/events.ndjson`.
@@ -27,6 +34,14 @@
  * - `VAST_EMU_GARBAGE=1`: before each result print one junk line, cycling
  *   through a non-JSON line, a JSON array and a line of invalid UTF-8.
  * - `VAST_EMU_DOWN=1`: every command fails as if the node were unreachable.
+ * - `VAST_EMU_MATCHER_STATE`: the matchers' state, a journal of add/remove
+ *   records (required by the matcher commands).
+ * - `VAST_EMU_SPOOL`: the NDJSON file `matcher attach` follows, lines like the
+ *   data file's; only lines appended after the attach started count.
+ * - `VAST_EMU_MATCHER_PID_FILE`: `matcher attach` appends `{"pid":P}` once it
+ *   follows the spool.
+ * - `VAST_EMU_MATCHER_EXIT_AFTER=n`: `matcher attach` exits 1 after n matches.
+ * - `VAST_EMU_FAIL` also knows `matcher-attach`, `matcher-add` and `matcher-remove`.
  *
  * Exit status 1 with a message on stderr for anything it does not understand.
  */
@@ -34,10 +49,11 @@
 import { parseArgs } from "node:util";
 import { readLines } from "../../src/adapters/line_reader.ts";
 import { EVENTS_PATH } from "../fixtures/events_facts.ts";
+import { matcherCommand, type MatcherEnv } from "./vast_emulator_matcher.ts";
 import { matchesQuery, parseQuery } from "./vast_emulator_query.ts";
 
 /** The emulator's settings, read once from the environment. */
-interface EmulatorEnv {
+interface EmulatorEnv extends MatcherEnv {
   readonly data: string;
   readonly calls: string | undefined;
   readonly lowPriority: boolean;
@@ -59,10 +75,11 @@ interface Context {
 /** A subcommand: takes the arguments after its name, returns the exit status. */
 type Command = (args: string[], context: Context) => Promise<number>;
 
-/** Command dispatch; `matcher` (attach/add/remove) is to be added here. */
+/** Command dispatch. */
 const COMMANDS: Readonly<Record<string, Command>> = {
   status: statusCommand,
   export: exportCommand,
+  matcher: (args, { env }) => matcherCommand(args, env),
 };
 
 const DEFAULT_ENDPOINT = "localhost:42000";
@@ -82,6 +99,10 @@ function readEnv(): EmulatorEnv {
     stateFile: get("VAST_EMU_STATE"),
     garbage: get("VAST_EMU_GARBAGE") === "1",
     down: get("VAST_EMU_DOWN") === "1",
+    matcherState: get("VAST_EMU_MATCHER_STATE"),
+    spool: get("VAST_EMU_SPOOL"),
+    matcherPidFile: get("VAST_EMU_MATCHER_PID_FILE"),
+    matcherExitAfter: Number(get("VAST_EMU_MATCHER_EXIT_AFTER") ?? "0") || 0,
   };
 }
 

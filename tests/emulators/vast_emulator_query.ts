@@ -231,3 +231,19 @@ function parseIpv6(text: string): number[] | undefined {
   if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
+
+/**
+ * Whether a live-matcher IoC matches an event: an address IoC matches any
+ * address field (lists included), any other IoC any string field equal to it.
+ */
+export function matchesValue(event: unknown, value: string): boolean {
+  const address = canonicalAddress(value);
+  return address === undefined ? containsString(event, value) : containsAddress(event, address);
+}
+
+function containsString(node: unknown, value: string): boolean {
+  if (typeof node === "string") return node === value;
+  if (typeof node !== "object" || node === null) return false;
+  const children = Array.isArray(node) ? node : Object.values(node);
+  return children.some((child) => containsString(child, value));
+}

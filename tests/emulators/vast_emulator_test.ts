@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readLines } from "../../src/adapters/line_reader.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
 import { makeVastBinary } from "./vast_wrapper.ts";
 
@@ -254,4 +255,143 @@ Deno.test("vast emulator reads another data file and delays between results", as
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A directory with the matcher state, spool and pid files; removed on dispose. */
+async function matcherFiles(extra: Record<string, string> = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_matcher_" });
+  const env = {
+    VAST_EMU_MATCHER_STATE: `${dir}/state.ndjson`,
+    VAST_EMU_SPOOL: `${dir}/spool.ndjson`,
+    VAST_EMU_MATCHER_PID_FILE: `${dir}/pids.ndjson`,
+    ...extra,
+  };
+  return {
+    dir,
+    env,
+    append: (schema: string, event: unknown) =>
+      Deno.writeTextFile(env.VAST_EMU_SPOOL, `${JSON.stringify({ schema, event })}\n`, {
+        append: true,
+      }),
+    async attachPid(): Promise<number> {
+      for (let i = 0; i < 400; i++) {
+        const text = await Deno.readTextFile(env.VAST_EMU_MATCHER_PID_FILE).catch(() => "");
+        if (text !== "") return JSON.parse(text.split("\n")[0] as string).pid;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error("Cannot see the attach start");
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Starts `matcher attach json <name>` and collects its stdout lines. */
+async function attach(dir: string, env: Record<string, string>, name: string) {
+  const binary = await makeVastBinary({ dir, env });
+  const child = new Deno.Command(binary, {
+    args: ["-e", "localhost:42000", "matcher", "attach", "json", name],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    for await (const line of readLines(child.stdout, { maxLineBytes: 1 << 20 })) lines.push(line);
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    lines,
+    async waitForLines(count: number): Promise<void> {
+      for (let i = 0; i < 400 && lines.length < count; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.equal(lines.length, count, JSON.stringify(lines));
+    },
+    async finish(kill: boolean): Promise<{ code: number; stderr: string }> {
+      if (kill) child.kill("SIGKILL");
+      const status = await child.status;
+      await reading;
+      return { code: status.code, stderr: await stderr };
+    },
+  };
+}
+
+const ID = "indicator--46b3f973-5c03-41fc-9efe-49598a267a35";
+
+Deno.test("vast emulator matcher prints matches of appended events in the protocol's format", async () => {
+  await using files = await matcherFiles();
+  const matcher = ["-e", "localhost:42000", "matcher"];
+  // An event from before the attach is not reported.
+  await files.append("zeek.dns", { query: "evil.com" });
+  const run = await attach(files.dir, files.env, "m");
+  await files.attachPid();
+  for (
+    const args of [
+      ["add", "m", "evil.com", `threatbus__${ID}`],
+      ["add", "m", "6.6.6.6"],
+      ["add", "other", "evil.com", "threatbus__other"],
+    ]
+  ) {
+    const added = await runVast([...matcher, ...args], files.env);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(added.stdout, "");
+  }
+  const dns = { ts: "2021-03-01T10:00:00Z", query: "evil.com", answers: ["6.6.6.6"] };
+  await files.append("zeek.dns", dns);
+  await files.append("zeek.dns", { query: "sub.evil.com", answers: ["6.6.6.60"] });
+  await run.waitForLines(2);
+  assert.deepEqual(run.lines, [
+    `{"indicator":{"value":"evil.com","context":"\\"threatbus__${ID}\\""},"type":"zeek.dns","event":${
+      JSON.stringify(dns)
+    }}`,
+    `{"indicator":{"value":"6.6.6.6","context":null},"type":"zeek.dns","event":${
+      JSON.stringify(dns)
+    }}`,
+  ]);
+  // A removal takes effect while attached.
+  assert.equal((await runVast([...matcher, "remove", "m", "evil.com"], files.env)).code, 0);
+  await files.append("suricata.dns", { dns: { rrname: "evil.com" }, src_ip: "::ffff:6.6.6.6" });
+  await run.waitForLines(3);
+  assert.match(
+    run.lines[2] ?? "",
+    /^\{"indicator":\{"value":"6\.6\.6\.6","context":null\},"type":"suricata\.dns"/,
+  );
+  const ended = await run.finish(true);
+  assert.equal(ended.stderr, "");
+});
+
+Deno.test("vast emulator matcher attach exits after n matches when told to", async () => {
+  await using files = await matcherFiles({ VAST_EMU_MATCHER_EXIT_AFTER: "2" });
+  assert.equal((await runVast(["matcher", "add", "m", "6.6.6.6"], files.env)).code, 0);
+  const run = await attach(files.dir, files.env, "m");
+  await files.attachPid();
+  for (let n = 0; n < 3; n++) await files.append("zeek.conn", { n, id: { resp_h: "6.6.6.6" } });
+  const ended = await run.finish(false);
+  assert.equal(ended.code, 1);
+  assert.match(ended.stderr, /lost the connection to matcher "m"/);
+  assert.equal(run.lines.length, 2);
+});
+
+Deno.test("vast emulator matcher failure modes and usage errors", async () => {
+  await using files = await matcherFiles();
+  const failing = { ...files.env, VAST_EMU_FAIL: "matcher-add,matcher-remove,matcher-attach" };
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [["matcher", "add", "m", "x.com", "ctx"], failing, /matcher add: matcher "m" is not running/],
+    [["matcher", "remove", "m", "x.com"], failing, /matcher remove: /],
+    [["matcher", "attach", "json", "m"], failing, /matcher attach: no such matcher/],
+    [["matcher", "attach", "json", "m"], { VAST_EMU_DOWN: "1" }, /failed to connect/],
+    [["matcher", "add", "m", "x.com"], {}, /VAST_EMU_MATCHER_STATE/],
+    [["matcher", "add", "m"], files.env, /expected <name> <value>/],
+    [["matcher", "remove", "m", "a", "b"], files.env, /expected <name> <value>/],
+    [["matcher", "attach", "csv", "m"], files.env, /unsupported format "csv"/],
+    [["matcher", "attach", "json"], files.env, /exactly one matcher name/],
+    [["matcher", "frob"], files.env, /unknown subcommand "frob"/],
+  ];
+  for (const [args, env, expected] of cases) {
+    const run = await runVast(args, env);
+    assert.equal(run.code, 1, JSON.stringify(args));
+    assert.match(run.stderr, expected);
+    assert.equal(run.stdout, "");
+  }
+  assert.equal(await Deno.readTextFile(files.env.VAST_EMU_MATCHER_STATE).catch(() => ""), "");
 });

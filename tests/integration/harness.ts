@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { matcherIocs as readMatcherIocs } from "../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -184,5 +185,97 @@ export function indicator(
     pattern_type: "stix",
     valid_from: "2021-04-01T10:00:00Z",
     ...(options.update === undefined ? {} : { x_threatbus_update: options.update }),
+  };
+}
+
+/** The matcher name live scenarios configure. */
+export const LIVE_MATCHER = "threatbus-it";
+
+/** A scenario with live matching on and the emulated matcher's files at hand. */
+export interface LiveScenario extends Scenario {
+  /** The matcher's state journal (`VAST_EMU_MATCHER_STATE`). */
+  readonly matcherStateFile: string;
+  /** The file the emulated `matcher attach` follows (`VAST_EMU_SPOOL`). */
+  readonly spoolFile: string;
+  /** Appends one event to the spool, as VAST would ingest it. */
+  appendEvent(schema: string, event: unknown): Promise<void>;
+  /** The matcher's IoCs now: value → stored context. */
+  matcherIocs(): Promise<Map<string, string | null>>;
+  /** Pids of every `matcher attach` so far, oldest first. */
+  attachPids(): Promise<number[]>;
+  /** Resolves with the pid of attachment number `count` (1-based) once it follows the spool. */
+  waitForAttach(count?: number, timeoutMs?: number): Promise<number>;
+  /** Polls the matcher's IoCs until `predicate` holds. */
+  waitForMatcher(
+    predicate: (iocs: Map<string, string | null>) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<void>;
+}
+
+/**
+ * Starts a scenario with `live_match: true` and `matcher_name: LIVE_MATCHER`
+ * (overridable through `options.config`) and the matcher files in a directory
+ * of their own.
+ */
+export async function startLiveScenario(options: ScenarioOptions = {}): Promise<LiveScenario> {
+  const liveDir = await Deno.makeTempDir({ prefix: "vast-threatbus-live-" });
+  const matcherStateFile = `${liveDir}/matcher-state.ndjson`;
+  const spoolFile = `${liveDir}/spool.ndjson`;
+  const pidFile = `${liveDir}/attach-pids.ndjson`;
+  let scenario: Scenario;
+  try {
+    scenario = await startScenario({
+      ...options,
+      config: { live_match: true, matcher_name: LIVE_MATCHER, ...options.config },
+      vastEnv: {
+        VAST_EMU_MATCHER_STATE: matcherStateFile,
+        VAST_EMU_SPOOL: spoolFile,
+        VAST_EMU_MATCHER_PID_FILE: pidFile,
+        ...options.vastEnv,
+      },
+    });
+  } catch (error) {
+    await Deno.remove(liveDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  const attachPids = async () =>
+    (await Deno.readTextFile(pidFile).catch(() => "")).split("\n").filter((l) => l !== "")
+      .map((l) => (JSON.parse(l) as { pid: number }).pid);
+  const matcherIocs = () => readMatcherIocs(matcherStateFile, LIVE_MATCHER);
+  const poll = async (done: () => Promise<boolean>, what: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Cannot see ${what} within ${timeoutMs} ms; log:\n${scenario.bridge.stderr}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return {
+    ...scenario,
+    matcherStateFile,
+    spoolFile,
+    appendEvent: (schema, event) =>
+      Deno.writeTextFile(spoolFile, `${JSON.stringify({ schema, event })}\n`, { append: true }),
+    matcherIocs,
+    attachPids,
+    async waitForAttach(count = 1, timeoutMs = 15_000) {
+      await poll(
+        async () => (await attachPids()).length >= count,
+        `attachment ${count}`,
+        timeoutMs,
+      );
+      return (await attachPids())[count - 1] as number;
+    },
+    async waitForMatcher(predicate, what, timeoutMs = 15_000) {
+      await poll(async () => predicate(await matcherIocs()), what, timeoutMs);
+    },
+    async [Symbol.asyncDispose]() {
+      await scenario[Symbol.asyncDispose]();
+      await Deno.remove(liveDir, { recursive: true }).catch(() => {});
+    },
   };
 }
