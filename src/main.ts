@@ -9,6 +9,7 @@ import { startBridge } from "./app/wiring.ts";
 import { runCheck, systemCheckDeps } from "./cli/check.ts";
 import { HELP_TEXT, USAGE_HINT } from "./cli/help.ts";
 import { parseCommandLine } from "./cli/parse_args.ts";
+import type { Logger } from "./ports.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes: 0 clean, 1 fatal error, 2 usage or config error. */
@@ -64,22 +65,15 @@ async function run(configPath: string | undefined): Promise<number> {
   for (const warning of loaded.warnings) log.warning(warning);
   log.info(`vast-threatbus ${VERSION} starting`, { config: loaded.source });
 
-  const controller = new AbortController();
-  const onSignal = (name: string) => () => {
-    if (controller.signal.aborted) {
-      log.warning(`Received ${name} again; exiting at once`);
-      Deno.exit(EXIT_FAILURE);
-    }
-    log.info(`Received ${name}; shutting down`);
-    controller.abort(new Error(`received ${name}`));
-  };
-  const listeners = SHUTDOWN_SIGNALS.map((name) => [name, onSignal(name)] as const);
-  for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
   try {
-    await startBridge(
-      loaded.config,
-      { logger, clock, stdout: Deno.stdout.writable },
-      controller.signal,
+    await withShutdownSignals(
+      log,
+      (signal, onHangup) =>
+        startBridge(
+          loaded.config,
+          { logger, clock, stdout: Deno.stdout.writable, onHangup },
+          signal,
+        ),
     );
     log.info("Stopped");
     return EXIT_OK;
@@ -87,8 +81,45 @@ async function run(configPath: string | undefined): Promise<number> {
     log.critical("Stopped by an error", { error: describe(error) });
     return EXIT_FAILURE;
   } finally {
-    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
     logger.close();
+  }
+}
+
+/**
+ * Runs `work` with SIGINT and SIGTERM wired to one abort signal; a second
+ * signal exits at once. SIGHUP reopens files (log rotation) when the work
+ * registered something to reopen, and otherwise shuts down like SIGTERM.
+ */
+async function withShutdownSignals<T>(
+  log: Logger,
+  work: (signal: AbortSignal, onHangup: (listener: () => void) => () => void) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const hangupListeners = new Set<() => void>();
+  const shutdown = (name: string) => {
+    if (controller.signal.aborted) {
+      log.warning(`Received ${name} again; exiting at once`);
+      Deno.exit(EXIT_FAILURE);
+    }
+    log.info(`Received ${name}; shutting down`);
+    controller.abort(new Error(`received ${name}`));
+  };
+  const handlers: [Deno.Signal, () => void][] = [
+    ...SHUTDOWN_SIGNALS.map((name) => [name, () => shutdown(name)] as [Deno.Signal, () => void]),
+    ["SIGHUP", () => {
+      if (hangupListeners.size === 0 || controller.signal.aborted) return shutdown("SIGHUP");
+      log.info("Received SIGHUP; reopening files");
+      for (const listener of hangupListeners) listener();
+    }],
+  ];
+  for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
+  try {
+    return await work(controller.signal, (listener) => {
+      hangupListeners.add(listener);
+      return () => hangupListeners.delete(listener);
+    });
+  } finally {
+    for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
   }
 }
 

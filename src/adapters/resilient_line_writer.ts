@@ -98,7 +98,6 @@ export class ResilientLineWriter {
   #pause: AbortController | undefined;
   /** Aborted at the close deadline: everything still pending is given up. */
   readonly #stop = new AbortController();
-  readonly #stopped: Promise<never>;
   #loop: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -117,13 +116,7 @@ export class ResilientLineWriter {
     this.#stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    this.#stopped = new Promise<never>((_, reject) => {
-      this.#stop.signal.addEventListener("abort", () => reject(this.#stop.signal.reason), {
-        once: true,
-      });
-    });
-    // Only ever raced against other promises; this keeps an unraced rejection quiet.
-    this.#stopped.catch(() => {});
+    this.#stop.signal.addEventListener("abort", () => this.#notifyPump(), { once: true });
   }
 
   /** Lines dropped because the buffer was full while the target was down. */
@@ -159,7 +152,12 @@ export class ResilientLineWriter {
   start(first?: LineTarget): void {
     if (this.#loop !== undefined) throw new Error(`Cannot start ${this.#name}: already started`);
     if (first !== undefined) this.#state = "up";
-    this.#loop = this.#run(first);
+    this.#loop = this.#run(first).catch((error) => {
+      // A bug, not an outage: keep accepting (and dropping) so writers never hang.
+      this.#state = "down";
+      this.#notifySpace();
+      this.#log.critical(`Cannot continue writing to ${this.#name}`, { error: describe(error) });
+    });
   }
 
   /** Queues one line (without its newline); see the class comment for when it waits. */
@@ -279,9 +277,20 @@ export class ResilientLineWriter {
   }
 
   async #pump(target: LineTarget): Promise<PumpEnd> {
-    const ended = target.ended?.then((reason) => ({ reason }));
+    let endedAs: string | undefined;
+    // One reaction per target rather than a race per wait: racing a
+    // long-lived promise in a loop would pile up reactions for its lifetime.
+    void target.ended?.then((reason) => {
+      endedAs = reason;
+      this.#notifyPump();
+    });
     try {
       for (;;) {
+        this.#stop.signal.throwIfAborted();
+        if (endedAs !== undefined) {
+          const how = await target.destroy();
+          return { kind: "broken", reason: how ?? endedAs };
+        }
         if (this.#reopenMark === 0) {
           await this.#untilStopped(target.close());
           return { kind: "reopen" };
@@ -291,20 +300,15 @@ export class ResilientLineWriter {
             await this.#untilStopped(target.close());
             return { kind: "closed" };
           }
-          const woken = this.#wake.promise.then((): undefined => undefined);
           this.#pumpIdle = true;
-          const end = await Promise.race([woken, this.#stopped, ...(ended ? [ended] : [])]);
+          await this.#wake.promise;
           this.#pumpIdle = false;
-          if (end !== undefined) {
-            const how = await target.destroy();
-            return { kind: "broken", reason: how ?? end.reason };
-          }
           continue;
         }
         const count = this.#batchCount(this.#reopenMark ?? this.#lines.length);
         const bytes = this.#encoder.encode(this.#lines.slice(0, count).join("\n") + "\n");
         try {
-          await Promise.race([target.write(bytes), this.#stopped]);
+          await this.#untilStopped(target.write(bytes));
         } catch (error) {
           if (this.#stop.signal.aborted) throw error;
           const how = await target.destroy();
@@ -321,9 +325,15 @@ export class ResilientLineWriter {
     }
   }
 
-  /** Waits for `promise` unless the close deadline passes first (then rejects). */
-  async #untilStopped<T>(promise: Promise<T>): Promise<T> {
-    return await Promise.race([promise, this.#stopped]);
+  /** Waits for `promise` unless the close deadline passes first (then rejects with its reason). */
+  #untilStopped<T>(promise: Promise<T>): Promise<T> {
+    const signal = this.#stop.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   /** Sleeps for a backoff; `reopen()`, a drained `close()` or the deadline cut it short. */

@@ -1,9 +1,18 @@
+import { placeholderValues } from "../core/command_template.ts";
 import { isRemoval } from "../core/indicator.ts";
 import { pointIocFromPattern } from "../core/point_ioc.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { BrokerFrame, WireCodec } from "../core/wire_codec.ts";
-import type { Backend, Clock, LiveBackend, Logger, SightingSink, ThreatBus } from "../ports.ts";
+import type {
+  Backend,
+  Clock,
+  ContextTransformer,
+  LiveBackend,
+  Logger,
+  SightingSink,
+  ThreatBus,
+} from "../ports.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { DEFAULT_UPDATE_CONCURRENCY, LiveMatcher } from "./live_matcher.ts";
 import { RetroMatcher } from "./retro_matcher.ts";
@@ -46,6 +55,8 @@ export interface BridgeDeps {
   readonly metrics: MetricsRegistry;
   /** Required when `settings.live` is set; usually the same object as `backend`. */
   readonly liveBackend?: LiveBackend;
+  /** Rewrites each sighting's context before delivery (`transform_context`). */
+  readonly transformer?: ContextTransformer;
 }
 
 /**
@@ -70,7 +81,7 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
     }
     throw error;
   }
-  const report = reporter(deps.sink, log);
+  const report = reporter(deps, log);
   const retro = new RetroMatcher(
     {
       backend: deps.backend,
@@ -201,10 +212,18 @@ async function handleFrame(frame: BrokerFrame, context: FrameContext): Promise<v
   if (live !== undefined) await live.add(indicator, point.ioc, signal);
 }
 
-function reporter(sink: SightingSink, log: Logger): (sighting: Sighting) => Promise<void> {
+function reporter(
+  deps: Pick<BridgeDeps, "sink" | "transformer">,
+  log: Logger,
+): (sighting: Sighting) => Promise<void> {
+  const { sink, transformer } = deps;
   return async (sighting) => {
     try {
-      await sink.write(sighting);
+      // The transformer never rejects: on failure it hands back the original context.
+      const delivered = transformer === undefined
+        ? sighting
+        : await transformed(transformer, sighting);
+      await sink.write(delivered);
     } catch (error) {
       log.error("Cannot deliver sighting", {
         sighting: sighting.id,
@@ -212,6 +231,12 @@ function reporter(sink: SightingSink, log: Logger): (sighting: Sighting) => Prom
       });
     }
   };
+}
+
+async function transformed(transformer: ContextTransformer, sighting: Sighting): Promise<Sighting> {
+  const before = sighting.x_threatbus_sighting_context;
+  const after = await transformer.transform(before, placeholderValues(sighting));
+  return after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after };
 }
 
 async function closeAll(deps: BridgeDeps, log: Logger): Promise<void> {

@@ -13,6 +13,18 @@ export interface RetroMatcherDeps {
   readonly metrics: MetricsRegistry;
   /** Delivers one sighting; must not throw for delivery problems it can log. */
   readonly report: (sighting: Sighting) => Promise<void>;
+  /** Told how every started query ended, for callers that keep score. */
+  readonly onFinished?: (result: RetroQueryResult) => void;
+}
+
+/** How one query of {@linkcode RetroMatcher} ended. */
+export interface RetroQueryResult {
+  readonly indicator: Indicator;
+  readonly ioc: PointIoc;
+  /** "stopped": killed by `drain`'s deadline; "failed" includes unexpected errors. */
+  readonly status: "ok" | "timeout" | "failed" | "stopped";
+  readonly sightings: number;
+  readonly seconds: number;
 }
 
 /** Limits of retro matching, from the config. */
@@ -39,6 +51,8 @@ export class RetroMatcher {
   readonly #queue = new Map<string, Job>();
   readonly #running = new Set<Promise<void>>();
   readonly #abort = new AbortController();
+  /** Wakes `waitForBacklog` callers whenever a query ends. */
+  readonly #settled = new Set<() => void>();
 
   constructor(deps: RetroMatcherDeps, options: RetroMatcherOptions) {
     this.#deps = deps;
@@ -75,6 +89,7 @@ export class RetroMatcher {
       }
     }
     this.#updateBacklog();
+    if (dropped > 0) this.#notifySettled();
     return dropped;
   }
 
@@ -97,6 +112,31 @@ export class RetroMatcher {
     }
   }
 
+  /**
+   * Resolves once at most `limit` queries are waiting or running; rejects with
+   * `signal.reason` when aborted first. `waitForBacklog(0)` waits until idle.
+   */
+  async waitForBacklog(limit: number, signal?: AbortSignal): Promise<void> {
+    while (this.backlog > limit) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#settled.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.#settled.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+    signal?.throwIfAborted();
+  }
+
+  /** Resolves once nothing is waiting or running; see {@linkcode waitForBacklog}. */
+  idle(signal?: AbortSignal): Promise<void> {
+    return this.waitForBacklog(0, signal);
+  }
+
   #pump(): void {
     while (this.#running.size < this.#options.concurrency && this.#queue.size > 0) {
       const [key, job] = this.#queue.entries().next().value as [string, Job];
@@ -105,9 +145,14 @@ export class RetroMatcher {
         this.#running.delete(task);
         this.#pump();
         this.#updateBacklog();
+        this.#notifySettled();
       });
       this.#running.add(task);
     }
+  }
+
+  #notifySettled(): void {
+    for (const wake of [...this.#settled]) wake();
   }
 
   #updateBacklog(): void {
@@ -119,6 +164,7 @@ export class RetroMatcher {
     const started = clock.monotonic();
     let sightings = 0;
     let skipped = 0;
+    let status: RetroQueryResult["status"] = "failed";
     try {
       const outcome = await backend.retro(job.ioc, {
         maxEvents: this.#options.maxEvents,
@@ -140,6 +186,7 @@ export class RetroMatcher {
           await report(retroSighting(job.indicator, parsed.event, stamp));
         },
       });
+      status = outcome.status;
       const seconds = (clock.monotonic() - started) / 1000;
       metrics.observe("retro_matches_per_ioc", sightings);
       metrics.observe("retro_query_time_per_ioc", seconds);
@@ -163,6 +210,7 @@ export class RetroMatcher {
       }
     } catch (error) {
       if (this.#abort.signal.aborted) {
+        status = "stopped";
         this.#log.warning("Retro query stopped at shutdown", {
           indicator: job.indicator.id,
           sightings,
@@ -174,5 +222,12 @@ export class RetroMatcher {
         });
       }
     }
+    this.#deps.onFinished?.({
+      indicator: job.indicator,
+      ioc: job.ioc,
+      status,
+      sightings,
+      seconds: (clock.monotonic() - started) / 1000,
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { ZmqThreatBus } from "../adapters/zmq_threatbus.ts";
 import { VastCli } from "../adapters/vast_cli.ts";
-import { streamSink } from "../adapters/stdout_sink.ts";
+import { type ConfiguredSink, createSink } from "../adapters/sink_factory.ts";
+import { createTransformRunner } from "../adapters/transform_runner.ts";
 import { threatBusSink } from "../adapters/threatbus_sink.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
@@ -8,7 +9,7 @@ import { MetricsRegistry } from "../core/metrics.ts";
 import { fullyQualifiedHostName, runMetricsReporting } from "../adapters/metrics_file.ts";
 import { startPrometheusServer } from "../adapters/prometheus_server.ts";
 import { VERSION } from "../version.ts";
-import type { Clock, Logger, SightingSink, ThreatBus } from "../ports.ts";
+import type { Clock, Logger, Sighting, SightingSink } from "../ports.ts";
 import { type BridgeSettings, runBridge } from "./bridge.ts";
 
 /** The process-level things the wiring cannot create itself. */
@@ -16,6 +17,11 @@ export interface Environment {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly stdout: WritableStream<Uint8Array>;
+  /**
+   * Registers a listener for SIGHUP (log rotation); returns its removal.
+   * Absent where no signal can arrive, e.g. in tests.
+   */
+  readonly onHangup?: (listener: () => void) => () => void;
 }
 
 /** Default time that running queries get to finish after a shutdown signal. */
@@ -41,7 +47,22 @@ export async function startBridge(
     logger: env.logger.child("vast"),
   });
   const metrics = new MetricsRegistry();
-  const sink = createSink(config, { threatBus, codec, metrics, stdout: env.stdout });
+  // The transformer first: it starts no process, while a streaming sink starts one.
+  const transformer = config.transform_context === undefined ? undefined : createTransformRunner({
+    template: config.transform_context,
+    logger: env.logger.child("transform"),
+    clock: env.clock,
+  });
+  const sink = createSink(config, {
+    stdout: env.stdout,
+    logger: env.logger,
+    clock: env.clock,
+    threatBusSink: threatBusSink(threatBus, { codec, metrics }),
+  });
+  let reopening = Promise.resolve();
+  const stopHangup = sink.reopen === undefined ? undefined : env.onHangup?.(() => {
+    reopening = reopening.then(() => sink.reopen?.());
+  });
   // Stopped only after the bridge, so the last line holds the figures of the shutdown drain.
   const metricsStop = new AbortController();
   const metricsLogger = env.logger.child("metrics");
@@ -68,7 +89,8 @@ export async function startBridge(
       threatBus,
       backend,
       codec,
-      sink,
+      sink: countingDrops(sink, metrics),
+      ...(transformer === undefined ? {} : { transformer }),
       logger: env.logger,
       clock: env.clock,
       newUuid: () => crypto.randomUUID(),
@@ -76,6 +98,8 @@ export async function startBridge(
       liveBackend: backend,
     }, signal);
   } finally {
+    stopHangup?.();
+    await reopening;
     metricsStop.abort();
     await reporting;
     await prometheus?.finished;
@@ -98,17 +122,19 @@ export function bridgeSettings(config: Config): BridgeSettings {
   };
 }
 
-function createSink(
-  config: Config,
-  parts: {
-    threatBus: ThreatBus;
-    codec: ReturnType<typeof stix2Codec>;
-    metrics: MetricsRegistry;
-    stdout: WritableStream<Uint8Array>;
-  },
-): SightingSink {
-  const sink = config.sink;
-  if (sink === undefined) return threatBusSink(parts.threatBus, parts);
-  if (sink.toUpperCase() === "STDOUT") return streamSink(parts.stdout);
-  throw new Error(`Cannot use sink ${JSON.stringify(sink)}: command sinks are not supported yet`);
+/** Reports lines a sink had to drop (its buffer overflowed while the target was down). */
+function countingDrops(sink: ConfiguredSink, metrics: MetricsRegistry): SightingSink {
+  if (sink.dropped === undefined) return sink;
+  let seen = 0;
+  return {
+    write: async (sighting: Sighting) => {
+      await sink.write(sighting);
+      const dropped = sink.dropped ?? 0;
+      if (dropped > seen) {
+        metrics.count("sink_dropped_lines", dropped - seen);
+        seen = dropped;
+      }
+    },
+    close: () => sink.close(),
+  };
 }
