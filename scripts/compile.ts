@@ -1,17 +1,37 @@
 /**
- * Builds standalone binaries with `deno compile`.
+ * Builds standalone binaries with `deno compile`; see `COMPILE_USAGE`.
  *
- *   deno task compile [--target TRIPLE]... [--out-dir DIR] [--check]
+ * `deno compile` builds on a Deno runtime (denort) that it downloads from
+ * Deno's servers, unless DENORT_BIN names one or the zip is already in
+ * $DENO_DIR. Where none can be had, `--check` prints "skipped: no denort" and
+ * exits 0, so CI on closed networks stays green; without `--check` that is an
+ * error. A binary built for the host is run once with `--version` to prove it
+ * starts and carries the right version.
  *
- * `deno compile` fetches its runtime (denort) from Deno's servers unless
- * DENORT_BIN names one. Where neither works, `--check` prints
- * "skipped: no denort" and exits 0, so CI on closed networks stays green;
- * without `--check` that is an error.
+ * The ZeroMQ addon needs no flag: `deno compile` embeds the whole zeromq npm
+ * package, prebuilt `.node` files included, and the compiled runtime copies a
+ * `.node` file to the temporary directory to load it. Only other platforms'
+ * addons are left out.
  */
-import { planCompile } from "./compile_plan.ts";
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  COMPILE_USAGE,
+  type CompileContext,
+  missingRuntimeMessage,
+  planCompile,
+  versionProblem,
+} from "./compile_plan.ts";
 
-async function main(args: string[]): Promise<number> {
-  const plan = planCompile(args);
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Runs the compile script with `args`; resolves to the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const denortBin = Deno.env.get("DENORT_BIN");
+  const plan = planCompile(args, { denortBin, ...await findAddonBuildDir() });
+  if (plan.kind === "help") {
+    console.log(COMPILE_USAGE);
+    return 0;
+  }
   if (plan.kind === "usage-error") {
     console.error(`compile: ${plan.message}`);
     return 2;
@@ -20,33 +40,100 @@ async function main(args: string[]): Promise<number> {
     console.error(`compile: building ${job.output}`);
     const result = await new Deno.Command(Deno.execPath(), {
       args: [...job.args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
       stdout: "inherit",
       stderr: "piped",
     }).output();
     const stderr = new TextDecoder().decode(result.stderr);
-    if (result.success) continue;
-    if (missingRuntime(stderr)) {
-      const hint = Deno.env.get("DENORT_BIN")
-        ? `DENORT_BIN=${Deno.env.get("DENORT_BIN")} could not be used`
-        : "set DENORT_BIN to a denort binary for this Deno version and target";
-      if (plan.check) {
-        console.log(`skipped: no denort for ${job.target} (${hint})`);
+    if (!result.success) {
+      const missing = missingRuntimeMessage(stderr, {
+        target: job.target,
+        denoVersion: Deno.version.deno,
+        denortBin,
+      });
+      if (missing !== undefined && plan.check) {
+        console.log(`skipped: no denort for ${job.target}`);
+        console.error(`compile: ${missing}`);
         continue;
       }
-      console.error(
-        `compile: Cannot build ${job.output}: no Deno runtime (denort) could be had; ${hint}`,
-      );
+      console.error(stderr.trimEnd());
+      console.error(`compile: ${missing ?? `Cannot build ${job.output}: deno compile failed`}`);
       return 1;
     }
-    console.error(stderr);
-    console.error(`compile: Cannot build ${job.output}`);
-    return 1;
+    console.error(stderr.trimEnd());
+    if (job.target === Deno.build.target) {
+      const path = job.output.startsWith("/") ? job.output : ROOT + job.output;
+      const problem = await checkVersion(path);
+      if (problem !== undefined) {
+        // A binary that does not start must not be mistaken for a release.
+        await Deno.remove(path).catch(() => {});
+        console.error(`compile: Cannot use ${job.output}: ${problem}; removed it`);
+        return 1;
+      }
+    }
+    console.error(`compile: built ${job.output}`);
   }
   return 0;
 }
 
-function missingRuntime(stderr: string): boolean {
-  return /denort|dns error|failed to lookup|download/i.test(stderr);
+async function checkVersion(path: string): Promise<string | undefined> {
+  try {
+    const result = await new Deno.Command(path, {
+      args: ["--version"],
+      stdin: "null",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    return versionProblem(new TextDecoder().decode(result.stdout), denoConfig.version);
+  } catch (error) {
+    return `it does not run: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * Where zeromq's prebuilt addons are, so other platforms' can be left out:
+ * a local node_modules when there is one, else Deno's npm cache.
+ */
+async function findAddonBuildDir(): Promise<
+  Pick<CompileContext, "addonBuildDir" | "addonPlatforms">
+> {
+  const version = /^npm:zeromq@(.+)$/.exec(denoConfig.imports.zeromq)?.[1];
+  if (version === undefined) return {};
+  const candidates = [
+    `${ROOT}node_modules/.deno/zeromq@${version}/node_modules/zeromq/build`,
+    `${await npmCacheDir()}/registry.npmjs.org/zeromq/${version}/build`,
+  ];
+  for (const dir of candidates) {
+    const platforms: string[] = [];
+    try {
+      for await (const os of Deno.readDir(dir)) {
+        if (!os.isDirectory) continue;
+        for await (const arch of Deno.readDir(`${dir}/${os.name}`)) {
+          if (arch.isDirectory) platforms.push(`${os.name}/${arch.name}`);
+        }
+      }
+    } catch {
+      continue;
+    }
+    return { addonBuildDir: dir, addonPlatforms: platforms.sort() };
+  }
+  console.error("compile: zeromq is not cached yet; every platform's addon will be embedded");
+  return {};
+}
+
+async function npmCacheDir(): Promise<string> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    cwd: ROOT,
+    stdin: "null",
+    stderr: "null",
+  }).output();
+  try {
+    return JSON.parse(new TextDecoder().decode(result.stdout)).npmCache ?? "";
+  } catch {
+    return "";
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,19 +6,12 @@ import { stringify } from "yaml";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
 import { matcherIocs as readMatcherIocs } from "../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
+import { RUNTIME_PERMISSIONS } from "../../scripts/compile_plan.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-/** The permission flags of the `start` task; a missing one fails the tests. */
-export const RUN_PERMISSIONS = [
-  "--allow-net",
-  "--allow-run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-sys",
-];
+/** The permission flags of the compiled binary; a missing one fails the tests. */
+export const RUN_PERMISSIONS: readonly string[] = RUNTIME_PERMISSIONS;
 
 /** A running bridge process with its output collected as it arrives. */
 export class BridgeProcess {

@@ -1,0 +1,8 @@
+import { deepEqual } from "node:assert/strict";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { RUNTIME_PERMISSIONS } from "../../scripts/compile_plan.ts";
+
+Deno.test("the start task runs with exactly the compiled binary's permissions", () => {
+  const flags = denoConfig.tasks.start.split(" ").filter((word) => word.startsWith("--allow-"));
+  deepEqual(flags, [...RUNTIME_PERMISSIONS]);
+});
