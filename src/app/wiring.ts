@@ -24,9 +24,6 @@ export interface Environment {
   readonly onHangup?: (listener: () => void) => () => void;
 }
 
-/** Default time that running queries get to finish after a shutdown signal. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-
 /** Builds the production adapters from the config and runs the bridge. */
 export async function startBridge(
   config: Config,
@@ -38,12 +35,14 @@ export async function startBridge(
     endpoint: config.threatbus,
     topic: codec.subscribeTopic as string | string[],
     snapshot: config.snapshot,
+    maxMessageBytes: config.max_message_bytes,
     logger: env.logger.child("threatbus"),
     clock: env.clock,
   });
   const backend = new VastCli({
     binary: config.vast_binary,
     endpoint: config.vast,
+    maxLineBytes: config.max_result_line_bytes,
     logger: env.logger.child("vast"),
   });
   const metrics = new MetricsRegistry();
@@ -113,7 +112,7 @@ export function bridgeSettings(config: Config): BridgeSettings {
     retroMaxEvents: config.retro_match_max_events,
     retroTimeoutSeconds: config.retro_match_timeout,
     maxBackgroundTasks: config.max_background_tasks,
-    shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+    shutdownGraceMs: config.shutdown_timeout * 1000,
     backendName: `VAST at ${config.vast}`,
     // The config schema requires matcher_name whenever live_match is true.
     ...(config.live_match && config.matcher_name !== undefined

@@ -186,6 +186,18 @@ export const ConfigSchema = z.object({
   transform_context: optionalText("a non-empty command line"),
   sink: optionalText('"STDOUT", "file:<path>" or a non-empty command line'),
   sink_format: choice(SINK_FORMATS, "context"),
+  retro_match_retries: wholeNumber({ min: 0, default: 3, expected: "a whole number ≥ 0" }),
+  shutdown_timeout: seconds(10, "a number of seconds ≥ 0"),
+  max_message_bytes: wholeNumber({
+    min: 1024,
+    default: 16 * 1024 * 1024,
+    expected: "a whole number of bytes ≥ 1024",
+  }),
+  max_result_line_bytes: wholeNumber({
+    min: 1024,
+    default: 16 * 1024 * 1024,
+    expected: "a whole number of bytes ≥ 1024",
+  }),
   unflatten: z.unknown().optional(),
 }, { error: "a mapping of config keys" }).superRefine((config, ctx) => {
   const matcherHasOwnIssue = ctx.issues.some((i) => i.path?.[0] === "matcher_name");

@@ -41,6 +41,10 @@ Deno.test("defaults match the original's documented defaults", () => {
     retro_match_timeout: 3600,
     max_background_tasks: 500,
     sink_format: "context",
+    retro_match_retries: 3,
+    shutdown_timeout: 10,
+    max_message_bytes: 16 * 1024 * 1024,
+    max_result_line_bytes: 16 * 1024 * 1024,
   });
   assert.ok(Object.isFrozen(DEFAULT_CONFIG.logging));
 });
