@@ -4,29 +4,23 @@
  * limits, report the sightings, and keep score in a {@linkcode SweepTally}.
  */
 
-import { isRemoval } from "../core/indicator.ts";
-import {
-  formatLocation,
-  type IndicatorSourceParser,
-  type SourceEntry,
-  type SourceLocation,
-} from "../core/indicator_source.ts";
+import type { IndicatorSourceParser } from "../core/indicator_source.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
-import { pointIocFromPattern } from "../core/point_ioc.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { SweepFigures, SweepTally } from "../core/sweep_summary.ts";
-import { vastQuery } from "../core/vast_query.ts";
-import type { DecodedFrame, WireCodec } from "../core/wire_codec.ts";
+import type { WireCodec } from "../core/wire_codec.ts";
+import { placeholderValues } from "../core/command_template.ts";
 import type {
   Backend,
-  BrokerFrame,
   Clock,
-  Indicator,
+  ContextTransformer,
   Logger,
   SightingSink,
   ThreatBus,
 } from "../ports.ts";
+import { framesUntilIdle } from "./frames_until_idle.ts";
 import { RetroMatcher } from "./retro_matcher.ts";
+import { SweepIntake } from "./sweep_intake.ts";
 
 /** The limits of a sweep, from the config and the command line. */
 export interface SweepSettings {
@@ -70,6 +64,8 @@ export interface SweepDeps {
   readonly backend: Backend;
   /** Where sightings go; closed at the end. Not needed for a dry run. */
   readonly sink?: SightingSink;
+  /** Rewrites each sighting's context before delivery (`transform_context`). */
+  readonly transformer?: ContextTransformer;
   /**
    * The Threat Bus that receives sightings when the source is a file: it is
    * kept subscribed meanwhile (the subscription tells where to publish) and
@@ -110,7 +106,7 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       clock: deps.clock,
       newUuid: deps.newUuid,
       metrics: deps.metrics,
-      report: reporter(sink, tally, log),
+      report: reporter({ sink, transformer: deps.transformer, tally }, log),
       onFinished: (result) => tally.finish(result.status),
     },
     {
@@ -123,15 +119,21 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
   const keeping = deps.publishTo !== undefined && retro !== undefined
     ? keepSubscribed(deps.publishTo, AbortSignal.any([signal, keeper.signal]), log)
     : undefined;
-  const intake = new Intake({ deps, log, retro, signal });
+  const intake = new SweepIntake({
+    tally,
+    log,
+    retro,
+    printQuery: deps.printQuery,
+    queueLimit: settings.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    maxLoggedProblems: settings.maxLoggedProblems ?? DEFAULT_MAX_LOGGED_PROBLEMS,
+    signal,
+  });
   let failure: unknown;
   try {
     if (deps.source.kind === "threatbus") {
-      for await (
-        const decoded of framesUntilIdle(deps.source, { clock: deps.clock, log, signal })
-      ) {
-        await intake.frame(decoded);
-      }
+      const { threatBus, codec, idleMs } = deps.source;
+      const frames = framesUntilIdle(threatBus, { codec, idleMs, clock: deps.clock, log, signal });
+      for await (const decoded of frames) await intake.frame(decoded);
       if (tally.figures().indicatorsRead === 0) {
         log.warning("No indicator arrived from Threat Bus", {
           idle_s: deps.source.idleMs / 1000,
@@ -170,172 +172,6 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
   return tally.figures();
 }
 
-/** Turns what the source delivers into queries, counting and logging what is skipped. */
-class Intake {
-  readonly #deps: SweepDeps;
-  readonly #log: Logger;
-  readonly #retro: RetroMatcher | undefined;
-  readonly #signal: AbortSignal;
-  readonly #seen = new Set<string>();
-  readonly #queueLimit: number;
-  readonly #maxLogged: number;
-  #logged = 0;
-
-  constructor(
-    options: { deps: SweepDeps; log: Logger; retro: RetroMatcher | undefined; signal: AbortSignal },
-  ) {
-    this.#deps = options.deps;
-    this.#log = options.log;
-    this.#retro = options.retro;
-    this.#signal = options.signal;
-    this.#queueLimit = Math.max(1, options.deps.settings.queueLimit ?? DEFAULT_QUEUE_LIMIT);
-    this.#maxLogged = options.deps.settings.maxLoggedProblems ?? DEFAULT_MAX_LOGGED_PROBLEMS;
-  }
-
-  /** One decoded Threat Bus frame (ignored ones never get here). */
-  async frame(decoded: Exclude<DecodedFrame, { kind: "ignored" }>): Promise<void> {
-    if (decoded.kind === "invalid") {
-      this.#deps.tally.read();
-      this.#deps.tally.skip("unreadable");
-      this.#problem("Skipping broker message", { reason: decoded.reason });
-      return;
-    }
-    await this.#indicator(decoded.indicator, undefined);
-  }
-
-  /** One entry of a file source. */
-  async entry(entry: SourceEntry): Promise<void> {
-    switch (entry.kind) {
-      case "other-object":
-        this.#deps.tally.otherObject();
-        this.#log.debug("Ignoring a STIX object that is not an indicator", {
-          at: formatLocation(entry.at),
-          type: entry.objectType,
-        });
-        return;
-      case "unusable":
-        this.#deps.tally.read();
-        this.#deps.tally.skip(entry.category === "invalid-value" ? "invalid-value" : "unreadable");
-        this.#problem(`Skipping ${formatLocation(entry.at)}`, { reason: entry.reason });
-        return;
-      case "indicator":
-        await this.#indicator(entry.indicator, entry.at);
-    }
-  }
-
-  async #indicator(indicator: Indicator, at: SourceLocation | undefined): Promise<void> {
-    const { tally, settings } = this.#deps;
-    tally.read();
-    const where = at === undefined ? {} : { at: formatLocation(at) };
-    if (isRemoval(indicator)) {
-      tally.skip("withdrawn");
-      const cancelled = this.#retro?.cancel(indicator.id) ?? 0;
-      tally.cancel(cancelled);
-      this.#log.info("Indicator withdrawn", {
-        indicator: indicator.id,
-        ...where,
-        cancelled_queries: cancelled,
-      });
-      return;
-    }
-    const point = pointIocFromPattern(indicator.pattern);
-    if (!point.ok) {
-      tally.skip(
-        point.kind === "syntax"
-          ? "invalid-pattern"
-          : point.kind === "invalid-value"
-          ? "invalid-value"
-          : "unsupported-pattern",
-      );
-      this.#problem("Skipping indicator", {
-        indicator: indicator.id,
-        ...where,
-        reason: point.reason,
-      });
-      return;
-    }
-    const key = `${point.ioc.type}\u0000${point.ioc.value}`;
-    if (this.#seen.has(key)) {
-      tally.skip("duplicate");
-      this.#log.debug("IoC already queried in this sweep", {
-        indicator: indicator.id,
-        ...where,
-        ioc: point.ioc.value,
-      });
-      return;
-    }
-    this.#seen.add(key);
-    tally.queue();
-    if (settings.dryRun || this.#retro === undefined) {
-      await this.#deps.printQuery?.(vastQuery(point.ioc));
-      return;
-    }
-    // Bounded memory for huge files: stop reading while the queue is long.
-    if (this.#deps.source.kind === "lines") {
-      await this.#retro.waitForBacklog(this.#queueLimit - 1, this.#signal);
-    }
-    this.#retro.enqueue(indicator, point.ioc);
-  }
-
-  #problem(message: string, fields: Record<string, unknown>): void {
-    this.#logged++;
-    if (this.#logged <= this.#maxLogged) this.#log.warning(message, fields);
-    else this.#log.debug(message, fields);
-    if (this.#logged === this.#maxLogged) {
-      this.#log.warning("Further skipped items are counted but logged only at DEBUG level");
-    }
-  }
-}
-
-/**
- * Yields the decoded frames of one subscription until no indicator arrived for
- * `idleMs`, then stops iterating, which unsubscribes. Frames the codec ignores
- * do not count as activity.
- */
-async function* framesUntilIdle(
-  source: SweepSource & { kind: "threatbus" },
-  options: { readonly clock: Clock; readonly log: Logger; readonly signal: AbortSignal },
-): AsyncGenerator<Exclude<DecodedFrame, { kind: "ignored" }>> {
-  const { clock, log, signal } = options;
-  const stop = new AbortController();
-  const run = AbortSignal.any([signal, stop.signal]);
-  const iterator = source.threatBus.frames(run)[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<BrokerFrame>> | undefined;
-  let deadline = clock.monotonic() + source.idleMs;
-  try {
-    while (!run.aborted) {
-      const next = pending ??= iterator.next();
-      const timer = new AbortController();
-      const idle = clock.sleep(
-        Math.max(0, deadline - clock.monotonic()),
-        AbortSignal.any([run, timer.signal]),
-      ).then(() => "idle" as const, () => "cancelled" as const);
-      const winner = await Promise.race([next.then((result) => ({ result })), idle]);
-      timer.abort();
-      await idle;
-      if (winner === "idle") {
-        log.info("No new indicator; leaving Threat Bus", { idle_s: source.idleMs / 1000 });
-        return;
-      }
-      if (winner === "cancelled") continue;
-      pending = undefined;
-      if (winner.result.done) return;
-      const decoded = source.codec.decode(winner.result.value);
-      if (decoded.kind === "ignored") {
-        log.debug("Skipping broker message", { reason: decoded.reason });
-        continue;
-      }
-      deadline = clock.monotonic() + source.idleMs;
-      yield decoded;
-    }
-  } finally {
-    stop.abort();
-    // The subscription ends (and unsubscribes) only once the pending read settles.
-    await pending?.catch(() => undefined);
-    await iterator.return?.();
-  }
-}
-
 /** Keeps a Threat Bus subscribed, ignoring its frames, so sightings can be published. */
 async function keepSubscribed(bus: ThreatBus, signal: AbortSignal, log: Logger): Promise<void> {
   try {
@@ -352,19 +188,33 @@ async function keepSubscribed(bus: ThreatBus, signal: AbortSignal, log: Logger):
 }
 
 function reporter(
-  sink: SightingSink,
-  tally: SweepTally,
+  parts: {
+    readonly sink: SightingSink;
+    readonly transformer: ContextTransformer | undefined;
+    readonly tally: SweepTally;
+  },
   log: Logger,
 ): (sighting: Sighting) => Promise<void> {
+  const { sink, transformer, tally } = parts;
   return async (sighting) => {
     try {
-      await sink.write(sighting);
+      // The transformer never rejects: on failure it hands back the original context.
+      const delivered = transformer === undefined
+        ? sighting
+        : await transformed(transformer, sighting);
+      await sink.write(delivered);
       tally.sighting(true);
     } catch (error) {
       tally.sighting(false);
       log.error("Cannot deliver sighting", { sighting: sighting.id, error: describe(error) });
     }
   };
+}
+
+async function transformed(transformer: ContextTransformer, sighting: Sighting): Promise<Sighting> {
+  const before = sighting.x_threatbus_sighting_context;
+  const after = await transformer.transform(before, placeholderValues(sighting));
+  return after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after };
 }
 
 async function closeSink(sink: SightingSink, tally: SweepTally, log: Logger): Promise<void> {

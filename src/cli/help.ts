@@ -1,3 +1,5 @@
+import { SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./sweep_args.ts";
+
 /** The usage text printed for `-h`/`--help` and after usage errors. */
 export const HELP_TEXT = `\
 vast-threatbus: match Threat Bus indicators against VAST and report sightings
@@ -5,6 +7,7 @@ vast-threatbus: match Threat Bus indicators against VAST and report sightings
 Usage:
   vast-threatbus [run] [-c FILE]
   vast-threatbus check [-c FILE] [--timeout SECONDS]
+${SWEEP_USAGE}
   vast-threatbus -h | --help
   vast-threatbus -V | --version
 
@@ -14,6 +17,8 @@ Subcommands:
                       manage endpoint for a harmless reply; print one line per
                       check on stdout; exit 0 if all pass, 1 if one fails,
                       2 for an unusable config (for deploy scripts, ExecStartPre)
+  sweep               Query every indicator once (a Threat Bus snapshot or a
+                      file), report the sightings and exit (for cron jobs)
 
 Options:
   -c, --config FILE   Read the configuration from FILE (must end in .yaml or .yml)
@@ -22,6 +27,8 @@ Options:
                       (default 10)
   -h, --help          Show this help and exit
   -V, --version       Show the version and exit
+
+${SWEEP_OPTIONS_HELP}
 
 Configuration:
   Without -c, config.yaml or else config.yml in the working directory is read;

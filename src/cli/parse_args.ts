@@ -4,11 +4,13 @@
  */
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { parseSweepArgs, type SweepOptions } from "./sweep_args.ts";
 
 /** What the command line asks for. */
 export type CliCommand =
   | { kind: "run"; configPath?: string }
   | { kind: "check"; configPath?: string; timeoutSeconds?: number }
+  | { kind: "sweep"; options: SweepOptions }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "usage-error"; message: string };
@@ -58,6 +60,7 @@ const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => CliComma
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
       };
     }),
+  sweep: parseSweepArgs,
 };
 
 /** Names of the subcommands, for the help text and tests. */

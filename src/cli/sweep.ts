@@ -7,30 +7,16 @@
 
 import { systemClock } from "../adapters/clock.ts";
 import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
-import { LineWriter } from "../adapters/line_writer.ts";
-import { readLines } from "../adapters/line_reader.ts";
 import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
-import { createSink } from "../adapters/sink_factory.ts";
-import { threatBusSink } from "../adapters/threatbus_sink.ts";
-import { VastCli } from "../adapters/vast_cli.ts";
-import { ZmqThreatBus } from "../adapters/zmq_threatbus.ts";
-import {
-  type SourceLine,
-  type SweepDeps,
-  sweepIndicators,
-  type SweepSource,
-} from "../app/sweep.ts";
-import { stix2Codec } from "../core/codec_stix2.ts";
+import { sweepIndicators } from "../app/sweep.ts";
 import type { Config } from "../core/config_schema.ts";
-import { IndicatorSourceParser } from "../core/indicator_source.ts";
-import { MetricsRegistry } from "../core/metrics.ts";
 import {
   formatSweepSummary,
   sweepExitCode,
   type SweepFigures,
   SweepTally,
 } from "../core/sweep_summary.ts";
-import type { Clock, Logger, SightingSink } from "../ports.ts";
+import type { Clock, Logger } from "../ports.ts";
 import { VERSION } from "../version.ts";
 import {
   parseSweepArgs,
@@ -38,6 +24,7 @@ import {
   SWEEP_USAGE,
   type SweepOptions,
 } from "./sweep_args.ts";
+import { type PreparedSweep, prepareSweep } from "./sweep_setup.ts";
 import { SweepProgress, type TerminalWriter } from "./sweep_progress.ts";
 
 export { parseSweepArgs, type SweepOptions };
@@ -63,16 +50,13 @@ export interface SweepIo {
   readonly openFile?: (path: string) => Promise<ReadableStream<Uint8Array>>;
 }
 
-/** Longest input line kept, so that a one-line bundle of this size is still read. */
-const MAX_LINE_BYTES = 128 * 1024 * 1024;
-/** How long queued sightings may take to reach Threat Bus at the end. */
-const THREATBUS_FLUSH_MS = 10_000;
-
 /** The real standard streams and environment, for `main.ts`. */
 export function processIo(signal: AbortSignal): SweepIo {
   let columns: number | undefined;
   try {
-    columns = Deno.stderr.isTerminal() ? Deno.consoleSize().columns : undefined;
+    // A pseudo-terminal without a size reports 0 columns: use the default then.
+    const reported = Deno.stderr.isTerminal() ? Deno.consoleSize().columns : 0;
+    columns = reported > 0 ? reported : undefined;
   } catch {
     columns = undefined;
   }
@@ -145,9 +129,9 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
       source: options.indicators ?? "threatbus",
       dry_run: options.dryRun,
     });
-    let prepared: Prepared;
+    let prepared: PreparedSweep;
     try {
-      prepared = await prepare(options, { config, io, logger, tally });
+      prepared = await prepareSweep(options, { config, io, logger, tally });
     } catch (error) {
       // Printed directly: the config may have turned console logging off.
       printError(io, describe(error));
@@ -159,114 +143,8 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
   }
 }
 
-interface Prepared {
-  readonly deps: SweepDeps;
-  /** For the summary: where the indicators came from. */
-  readonly sourceName: string;
-  /** Writes buffered dry-run output. */
-  readonly finish: () => Promise<void>;
-}
-
-/** Builds the adapters; throws for what the user must fix (file, sink command). */
-async function prepare(
-  options: SweepOptions,
-  parts: { config: Config; io: SweepIo; logger: Logger; tally: SweepTally },
-): Promise<Prepared> {
-  const { config, io, logger, tally } = parts;
-  const codec = stix2Codec();
-  const metrics = new MetricsRegistry();
-  const threatBus = (snapshot: number) =>
-    new ZmqThreatBus({
-      endpoint: config.threatbus,
-      topic: codec.subscribeTopic as string | string[],
-      snapshot,
-      logger: logger.child("threatbus"),
-      clock: io.clock,
-      flushTimeoutMs: THREATBUS_FLUSH_MS,
-    });
-
-  const sourceBus = options.indicators === undefined
-    ? threatBus(options.snapshotDays ?? config.snapshot)
-    : undefined;
-  let sink: SightingSink | undefined;
-  let publishTo: ZmqThreatBus | undefined;
-  let printQuery: ((query: string) => Promise<void>) | undefined;
-  let finish = () => Promise.resolve();
-  try {
-    if (options.dryRun) {
-      const writer = new LineWriter(io.stdout);
-      printQuery = (query) => writer.writeLine(query);
-      finish = () => writer.close();
-    } else {
-      const bus = config.sink !== undefined ? undefined : sourceBus ?? (publishTo = threatBus(0));
-      sink = createSink(config, {
-        stdout: io.stdout,
-        logger,
-        clock: io.clock,
-        threatBusSink: bus === undefined ? unusedSink() : threatBusSink(bus, { codec, metrics }),
-      });
-    }
-  } catch (error) {
-    await sourceBus?.close();
-    throw error;
-  }
-
-  let source: SweepSource;
-  let sourceName: string;
-  if (sourceBus !== undefined) {
-    const snapshot = options.snapshotDays ?? config.snapshot;
-    if (snapshot === 0) {
-      logger.child("sweep").warning(
-        "Snapshot is 0 days: only indicators published during the sweep are read",
-      );
-    }
-    source = { kind: "threatbus", threatBus: sourceBus, codec, idleMs: idleMs(options) };
-    sourceName = `Threat Bus at ${config.threatbus} (snapshot ${snapshot} days)`;
-  } else {
-    const name = options.indicators ?? "-";
-    let stream: ReadableStream<Uint8Array>;
-    try {
-      stream = name === "-" ? io.stdin() : await openIndicators(name, io);
-    } catch (error) {
-      await sink?.close().catch(() => undefined);
-      await publishTo?.close();
-      throw error;
-    }
-    source = {
-      kind: "lines",
-      lines: sourceLines(stream, io.signal),
-      parser: new IndicatorSourceParser({ timestampMs: io.clock.now() }),
-    };
-    sourceName = name === "-" ? "standard input" : JSON.stringify(name);
-  }
-  const deps: SweepDeps = {
-    settings: {
-      maxEvents: config.retro_match_max_events,
-      timeoutSeconds: config.retro_match_timeout,
-      concurrency: config.max_background_tasks,
-      dryRun: options.dryRun,
-    },
-    source,
-    backend: new VastCli({
-      binary: config.vast_binary,
-      endpoint: config.vast,
-      logger: logger.child("vast"),
-      clock: io.clock,
-    }),
-    ...(sink === undefined ? {} : { sink }),
-    ...(publishTo === undefined ? {} : { publishTo }),
-    ...(printQuery === undefined ? {} : { printQuery }),
-    logger,
-    clock: io.clock,
-    newUuid: () => crypto.randomUUID(),
-    metrics,
-    tally,
-  };
-  return { deps, sourceName, finish };
-}
-
 async function execute(
-  prepared: Prepared,
+  prepared: PreparedSweep,
   parts: {
     io: SweepIo;
     logger: Logger;
@@ -308,49 +186,6 @@ async function execute(
     seconds: Number((durationMs / 1000).toFixed(3)),
   });
   return code;
-}
-
-function idleMs(options: SweepOptions): number {
-  return options.idleSeconds * 1000;
-}
-
-async function openIndicators(name: string, io: SweepIo): Promise<ReadableStream<Uint8Array>> {
-  const path = /^\//.test(name) ? name : `${io.cwd.replace(/\/+$/, "")}/${name}`;
-  try {
-    if (io.openFile !== undefined) return await io.openFile(path);
-    const file = await Deno.open(path, { read: true });
-    return file.readable;
-  } catch (error) {
-    throw new Error(`Cannot read indicators file "${name}": ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-/** Input lines, with lines too long to keep reported by size in their place. */
-async function* sourceLines(
-  stream: ReadableStream<Uint8Array>,
-  signal: AbortSignal,
-): AsyncGenerator<SourceLine> {
-  const oversize: number[] = [];
-  const lines = readLines(stream, {
-    maxLineBytes: MAX_LINE_BYTES,
-    signal,
-    onOversize: (bytes) => oversize.push(bytes),
-  });
-  for await (const line of lines) {
-    for (const bytes of oversize.splice(0)) yield { oversizeBytes: bytes };
-    yield line;
-  }
-  for (const bytes of oversize.splice(0)) yield { oversizeBytes: bytes };
-}
-
-/** Stands in for the Threat Bus sink when `sink` is set and the factory will not use it. */
-function unusedSink(): SightingSink {
-  return {
-    write: () => Promise.reject(new Error("Cannot write: Threat Bus is not the configured sink")),
-    close: () => Promise.resolve(),
-  };
 }
 
 function printError(io: SweepIo, message: string): void {

@@ -43,7 +43,8 @@ Sweep (query every indicator once, report the sightings, exit):
                       indicator (default ${DEFAULT_IDLE_SECONDS})
   --indicators FILE   Read indicators from FILE instead ("-": stdin): a STIX-2.1
                       bundle, one STIX indicator per line, or one IoC per line
-                      (type:value, or a bare IPv4/IPv6 address, domain, URL or hash)
+                      (type:value, or a bare IPv4/IPv6 address, domain, URL
+                      or hash)
   --dry-run           Print the VAST query of each distinct IoC, one per line,
                       and run none
   Exit status: 0 all queries succeeded, 1 some failed or timed out,
@@ -83,7 +84,9 @@ export function parseSweepArgs(args: readonly string[]): SweepCommand {
   if (values.idle !== undefined) {
     idleSeconds = Number(values.idle);
     if (!/^\d+(\.\d+)?$/.test(values.idle) || !(idleSeconds > 0) || idleSeconds > 86_400) {
-      return usageError(`--idle "${values.idle}" is not a number of seconds above 0 and at most 86400`);
+      return usageError(
+        `--idle "${values.idle}" is not a number of seconds above 0 and at most 86400`,
+      );
     }
   }
   if (values.indicators !== undefined) {

@@ -41,7 +41,7 @@ Deno.test("unknown subcommands are usage errors", () => {
   assert.deepEqual(parseCommandLine(["serve"]), {
     kind: "usage-error",
     message:
-      'Cannot parse the command line: unknown subcommand "serve" (expected one of "run", "check")',
+      'Cannot parse the command line: unknown subcommand "serve" (expected one of "run", "check", "sweep")',
   });
   assert.equal(parseCommandLine(["constructor"]).kind, "usage-error");
 });

@@ -1,0 +1,412 @@
+/**
+ * Shared by the end-to-end and memory benchmarks: runs the real program
+ * (`src/main.ts` under `deno run` with the `start` task's permissions) as a
+ * subprocess, samples its CPU time and memory from /proc, counts what reaches
+ * the Threat Bus emulator or the bridge's stdout, and summarises CPU profiles.
+ */
+import type { ReceivedFrame, ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
+
+/** The program the benchmarks run unless told otherwise. */
+export const DEFAULT_MAIN: string = new URL("../src/main.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
+/** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** The `--allow-*` flags of the `start` task in deno.json. */
+export async function startPermissions(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(DENO_JSON)) as {
+    tasks?: Record<string, string>;
+  };
+  const start = config.tasks?.["start"];
+  if (start === undefined) throw new Error(`Cannot find the start task in ${DENO_JSON}`);
+  return start.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+}
+
+/** One reading of a process' CPU time and memory. */
+export interface ProcReading {
+  /** Milliseconds on `performance.now()`. */
+  readonly at: number;
+  /** User plus system CPU seconds of the process itself (not its children). */
+  readonly cpuSeconds: number;
+  readonly rssKb: number;
+  /** Peak resident set size so far (VmHWM). */
+  readonly hwmKb: number;
+}
+
+/**
+ * Reads /proc/<pid>/stat and /proc/<pid>/status; undefined once the process is
+ * gone. Through `cat`, because Deno lets only `--allow-all` read /proc.
+ */
+export async function readProc(pid: number): Promise<ProcReading | undefined> {
+  const output = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`, `/proc/${pid}/status`],
+    stdin: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (output === undefined || !output.success) return undefined;
+  return parseProc(new TextDecoder().decode(output.stdout), performance.now());
+}
+
+/** Parses `stat` followed by `status` of one process, as `cat` prints them. */
+export function parseProc(text: string, at: number): ProcReading | undefined {
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const close = text.lastIndexOf(") ", text.indexOf("\nName:"));
+  const fields = text.slice(close + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1]);
+  const reading = { at, cpuSeconds: ticks / CLOCK_TICKS, rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+  return Number.isFinite(reading.rssKb) && Number.isFinite(ticks) ? reading : undefined;
+}
+
+/** Polls a process' /proc entries until stopped, keeping every reading. */
+export class ProcSampler {
+  readonly #pid: number;
+  readonly #intervalMs: number;
+  readonly readings: ProcReading[] = [];
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+
+  constructor(pid: number, intervalMs: number) {
+    this.#pid = pid;
+    this.#intervalMs = intervalMs;
+  }
+
+  start(): this {
+    this.#loop ??= this.#run();
+    return this;
+  }
+
+  /** A fresh reading now (also kept); falls back to the last one once the process is gone. */
+  async read(): Promise<ProcReading | undefined> {
+    const reading = await readProc(this.#pid);
+    if (reading !== undefined) this.readings.push(reading);
+    return reading ?? this.readings.at(-1);
+  }
+
+  /** The highest VmHWM seen. */
+  get peakKb(): number {
+    return this.readings.reduce((peak, r) => Math.max(peak, r.hwmKb), 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      if (await readProc(this.#pid).then((r) => r !== undefined && this.readings.push(r)) === false) {
+        return;
+      }
+      await sleep(this.#intervalMs, this.#stop.signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** How to start a bridge. */
+export interface BridgeLaunch {
+  /** Config keys; written as JSON, which is YAML. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Working directory; the config file goes there. */
+  readonly dir: string;
+  /** The program; default {@link DEFAULT_MAIN}. */
+  readonly main?: string;
+  /** Extra `deno run` flags, e.g. `--cpu-prof`. */
+  readonly denoFlags?: readonly string[];
+}
+
+const STDERR_TAIL_CHARS = Number(Deno.env.get("BENCH_LOG_TAIL") ?? 16 * 1024);
+
+/**
+ * A running bridge: its stdout (a pipe, as in production) is counted line by
+ * line and discarded; the tail of its log is kept for error messages.
+ */
+export class BridgeUnderTest {
+  readonly #child: Deno.ChildProcess;
+  readonly #readers: Promise<void>;
+  #stderr = "";
+  lines = 0;
+  /** `performance.now()` of the first and the latest stdout line. */
+  firstLineAt: number | undefined;
+  lastLineAt: number | undefined;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#readers = Promise.all([this.#count(child.stdout), this.#tail(child.stderr)])
+      .then(() => undefined);
+  }
+
+  /** Writes the config and starts `deno run <permissions> <main> -c config.yaml`. */
+  static async start(launch: BridgeLaunch): Promise<BridgeUnderTest> {
+    const configPath = `${launch.dir}/config.yaml`;
+    await Deno.writeTextFile(configPath, JSON.stringify(launch.config, null, 2));
+    const permissions = await startPermissions();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...permissions,
+        ...(launch.denoFlags ?? []),
+        launch.main ?? DEFAULT_MAIN,
+        "-c",
+        configPath,
+      ],
+      cwd: launch.dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return new BridgeUnderTest(child);
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The last part of the bridge's log. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit status once output ended. */
+  async stop(graceMs = 20_000): Promise<Deno.CommandStatus> {
+    const killer = new AbortController();
+    const kill = (signal: Deno.Signal) => {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    kill("SIGTERM");
+    const forced = sleep(graceMs, killer.signal).then(() => {
+      if (!killer.signal.aborted) kill("SIGKILL");
+    });
+    const status = await this.#child.status;
+    killer.abort();
+    await forced;
+    await this.#readers;
+    return status;
+  }
+
+  async #count(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of stream) {
+      let at = chunk.indexOf(10);
+      if (at < 0) continue;
+      let found = 0;
+      while (at >= 0) {
+        found++;
+        at = chunk.indexOf(10, at + 1);
+      }
+      const now = performance.now();
+      this.firstLineAt ??= now;
+      this.lastLineAt = now;
+      this.lines += found;
+    }
+  }
+
+  async #tail(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      this.#stderr = (this.#stderr + text).slice(-STDERR_TAIL_CHARS);
+    }
+  }
+}
+
+const REF = /"sighting_of_ref":"([^"]+)"/;
+
+/** Counts sightings reaching the Threat Bus emulator, with the first arrival per indicator. */
+export class SightingCounter {
+  count = 0;
+  firstAt: number | undefined;
+  lastAt: number | undefined;
+  readonly firstByIndicator = new Map<string, number>();
+
+  /** Pass as the emulator's `onReceive`. */
+  readonly onFrame = (frame: ReceivedFrame): void => {
+    if (frame.topic !== "stix2/sighting") return;
+    const now = performance.now();
+    this.count++;
+    this.firstAt ??= now;
+    this.lastAt = now;
+    // The reference sits near the start of the body, so a regex is cheaper than JSON.parse.
+    const ref = REF.exec(frame.body.slice(0, 400))?.[1];
+    if (ref !== undefined && !this.firstByIndicator.has(ref)) this.firstByIndicator.set(ref, now);
+  };
+}
+
+/**
+ * Publishes indicators to every listening subscription, all at once or at
+ * `perSecond`; returns `performance.now()` of each publish by indicator id.
+ */
+export async function publishIndicators(
+  emulator: ThreatBusEmulator,
+  indicators: readonly Readonly<Record<string, unknown>>[],
+  options: { readonly perSecond?: number; readonly signal?: AbortSignal } = {},
+): Promise<Map<string, number>> {
+  const published = new Map<string, number>();
+  const started = performance.now();
+  for (const [index, indicator] of indicators.entries()) {
+    if (options.signal?.aborted) break;
+    if (options.perSecond !== undefined) {
+      const due = started + (index * 1000) / options.perSecond;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait, options.signal);
+    }
+    await emulator.publishIndicator(indicator);
+    published.set(String(indicator["id"]), performance.now());
+  }
+  return published;
+}
+
+/** Waits until `done()` holds, no progress was made for `stallMs`, or `deadlineMs` passed. */
+export async function waitForProgress(
+  done: () => boolean,
+  progress: () => number,
+  options: { readonly stallMs: number; readonly deadlineMs: number },
+): Promise<"done" | "stalled" | "deadline"> {
+  const deadline = performance.now() + options.deadlineMs;
+  let last = progress();
+  let lastChange = performance.now();
+  while (!done()) {
+    const now = performance.now();
+    if (now > deadline) return "deadline";
+    const current = progress();
+    if (current !== last) {
+      last = current;
+      lastChange = now;
+    } else if (now - lastChange > options.stallMs) {
+      return "stalled";
+    }
+    await sleep(5);
+  }
+  return "done";
+}
+
+/** The value at fraction `q` (0–1) of the sorted numbers; NaN for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** One function's share of a CPU profile. */
+export interface ProfileEntry {
+  readonly name: string;
+  /** `file:line`, shortened. */
+  readonly where: string;
+  readonly selfMs: number;
+  readonly totalMs: number;
+}
+
+interface CpuProfileNode {
+  readonly id: number;
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
+  readonly children?: readonly number[];
+}
+
+interface CpuProfile {
+  readonly nodes: readonly CpuProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** Shortens a script URL to a path inside the project or an npm package. */
+export function shortUrl(url: string): string {
+  const npm = /registry\.npmjs\.org\/([^/]+(?:\/[^/]+)?)\/[^/]+\/(.*)$/.exec(url);
+  if (npm !== undefined && npm !== null) return `npm:${npm[1]}/${npm[2]}`;
+  const root = new URL("../", import.meta.url).href;
+  return url.startsWith(root) ? url.slice(root.length) : url.replace(/^ext:/, "ext:");
+}
+
+/**
+ * Self and total time per function (name, file and line) of a V8
+ * `.cpuprofile`, highest self time first, with the total sampled time.
+ */
+export function summarizeCpuProfile(
+  profile: CpuProfile,
+): { readonly entries: ProfileEntry[]; readonly sampledMs: number; readonly idleMs: number } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const keyOf = (node: CpuProfileNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    return `${functionName || "(anonymous)"}\u0000${url === "" ? "" : `${shortUrl(url)}:${lineNumber + 1}`}`;
+  };
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let sampledMs = 0;
+  let idleMs = 0;
+  for (const [index, id] of profile.samples.entries()) {
+    const ms = (profile.timeDeltas[index] ?? 0) / 1000;
+    const leaf = byId.get(id);
+    if (leaf === undefined) continue;
+    sampledMs += ms;
+    if (leaf.callFrame.functionName === "(idle)") idleMs += ms;
+    const leafKey = keyOf(leaf);
+    self.set(leafKey, (self.get(leafKey) ?? 0) + ms);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = byId.get(at);
+      if (node === undefined) break;
+      const key = keyOf(node);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      total.set(key, (total.get(key) ?? 0) + ms);
+    }
+  }
+  const entries = [...self.entries()].map(([key, selfMs]) => {
+    const [name = "", where = ""] = key.split("\u0000");
+    return { name, where, selfMs, totalMs: total.get(key) ?? selfMs };
+  }).sort((a, b) => b.selfMs - a.selfMs);
+  return { entries, sampledMs, idleMs };
+}
+
+/** Reads every `.cpuprofile` in `dir`. */
+export async function readCpuProfiles(dir: string): Promise<CpuProfile[]> {
+  const profiles: CpuProfile[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".cpuprofile")) {
+      profiles.push(JSON.parse(await Deno.readTextFile(`${dir}/${entry.name}`)) as CpuProfile);
+    }
+  }
+  return profiles;
+}
+
+/** Formats the top `count` entries of a profile summary as a Markdown table. */
+export function profileTable(
+  summary: ReturnType<typeof summarizeCpuProfile>,
+  count: number,
+): string {
+  const busy = summary.sampledMs - summary.idleMs;
+  const rows = summary.entries.filter((e) => e.name !== "(idle)").slice(0, count).map((e) =>
+    `| ${e.selfMs.toFixed(0)} | ${(100 * e.selfMs / busy).toFixed(1)} % | ${
+      e.totalMs.toFixed(0)
+    } | ${e.name} | ${e.where} |`
+  );
+  return [
+    `busy ${busy.toFixed(0)} ms of ${summary.sampledMs.toFixed(0)} ms sampled`,
+    "",
+    "| self ms | self % of busy | total ms | function | where |",
+    "|---:|---:|---:|---|---|",
+    ...rows,
+  ].join("\n");
+}

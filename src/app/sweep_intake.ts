@@ -1,0 +1,128 @@
+import { isRemoval } from "../core/indicator.ts";
+import { formatLocation, type SourceEntry, type SourceLocation } from "../core/indicator_source.ts";
+import { pointIocFromPattern } from "../core/point_ioc.ts";
+import type { SweepTally } from "../core/sweep_summary.ts";
+import { vastQuery } from "../core/vast_query.ts";
+import type { Indicator, Logger } from "../ports.ts";
+import type { UsableFrame } from "./frames_until_idle.ts";
+import type { RetroMatcher } from "./retro_matcher.ts";
+
+/** Options of {@linkcode SweepIntake}. */
+export interface SweepIntakeOptions {
+  readonly tally: SweepTally;
+  readonly log: Logger;
+  /** Runs the queries; absent for a dry run, which prints them instead. */
+  readonly retro: RetroMatcher | undefined;
+  readonly printQuery?: ((query: string) => Promise<void>) | undefined;
+  /** While this many queries wait or run, `entry` waits (bounded memory for big files). */
+  readonly queueLimit: number;
+  /** Problems logged one by one before the rest go to DEBUG. */
+  readonly maxLoggedProblems: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Turns what a sweep's source delivers into queries: one per distinct IoC,
+ * the first indicator carrying it being the one its sightings refer to.
+ * Everything not queried is counted by reason and logged.
+ */
+export class SweepIntake {
+  readonly #options: SweepIntakeOptions;
+  readonly #seen = new Set<string>();
+  #logged = 0;
+
+  constructor(options: SweepIntakeOptions) {
+    this.#options = { ...options, queueLimit: Math.max(1, options.queueLimit) };
+  }
+
+  /** One decoded Threat Bus frame. */
+  async frame(decoded: UsableFrame): Promise<void> {
+    if (decoded.kind === "invalid") {
+      this.#options.tally.read();
+      this.#options.tally.skip("unreadable");
+      this.#problem("Skipping broker message", { reason: decoded.reason });
+      return;
+    }
+    await this.#indicator(decoded.indicator, undefined);
+  }
+
+  /** One entry of a file source; waits while the query queue is full. */
+  async entry(entry: SourceEntry): Promise<void> {
+    const { tally, log, retro, queueLimit, signal } = this.#options;
+    switch (entry.kind) {
+      case "other-object":
+        tally.otherObject();
+        log.debug("Ignoring a STIX object that is not an indicator", {
+          at: formatLocation(entry.at),
+          type: entry.objectType,
+        });
+        return;
+      case "unusable":
+        tally.read();
+        tally.skip(entry.category === "invalid-value" ? "invalid-value" : "unreadable");
+        this.#problem(`Skipping ${formatLocation(entry.at)}`, { reason: entry.reason });
+        return;
+      case "indicator":
+        // Reading stops while the queue is long, so a huge file does not fill memory.
+        await retro?.waitForBacklog(queueLimit - 1, signal);
+        await this.#indicator(entry.indicator, entry.at);
+    }
+  }
+
+  async #indicator(indicator: Indicator, at: SourceLocation | undefined): Promise<void> {
+    const { tally, log, retro } = this.#options;
+    tally.read();
+    const where = at === undefined ? {} : { at: formatLocation(at) };
+    if (isRemoval(indicator)) {
+      tally.skip("withdrawn");
+      const cancelled = retro?.cancel(indicator.id) ?? 0;
+      tally.cancel(cancelled);
+      log.info("Indicator withdrawn", {
+        indicator: indicator.id,
+        ...where,
+        cancelled_queries: cancelled,
+      });
+      return;
+    }
+    const point = pointIocFromPattern(indicator.pattern);
+    if (!point.ok) {
+      tally.skip(
+        point.kind === "syntax"
+          ? "invalid-pattern"
+          : point.kind === "invalid-value"
+          ? "invalid-value"
+          : "unsupported-pattern",
+      );
+      this.#problem("Skipping indicator", {
+        indicator: indicator.id,
+        ...where,
+        reason: point.reason,
+      });
+      return;
+    }
+    const key = `${point.ioc.type}\u0000${point.ioc.value}`;
+    if (this.#seen.has(key)) {
+      tally.skip("duplicate");
+      log.debug("IoC already queried in this sweep", {
+        indicator: indicator.id,
+        ...where,
+        ioc: point.ioc.value,
+      });
+      return;
+    }
+    this.#seen.add(key);
+    tally.queue();
+    if (retro === undefined) await this.#options.printQuery?.(vastQuery(point.ioc));
+    else retro.enqueue(indicator, point.ioc);
+  }
+
+  #problem(message: string, fields: Record<string, unknown>): void {
+    const { log, maxLoggedProblems } = this.#options;
+    this.#logged++;
+    if (this.#logged <= maxLoggedProblems) log.warning(message, fields);
+    else log.debug(message, fields);
+    if (this.#logged === maxLoggedProblems) {
+      log.warning("Further skipped items are counted but logged only at DEBUG level");
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/** The default subcommand: run the bridge as a daemon. */
+import { systemClock } from "../adapters/clock.ts";
+import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
+import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
+import { startBridge } from "../app/wiring.ts";
+import { VERSION } from "../version.ts";
+import { EXIT, type ShutdownSignals } from "./exit.ts";
+
+/** Runs the bridge until `signal` aborts; resolves to the exit code. */
+export async function runBridgeCommand(
+  configPath: string | undefined,
+  signals: ShutdownSignals,
+): Promise<number> {
+  const clock = systemClock();
+  let loaded;
+  try {
+    loaded = await loadConfig({
+      ...(configPath === undefined ? {} : { configPath }),
+      cwd: Deno.cwd(),
+      env: Deno.env.toObject(),
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const warning of error.warnings) console.error(`vast-threatbus: warning: ${warning}`);
+    for (const problem of error.errors) console.error(`vast-threatbus: ${problem}`);
+    return EXIT.usage;
+  }
+  let logger: ClosableLogger;
+  try {
+    logger = createLoggerFromConfig(loaded.config, clock);
+  } catch (error) {
+    console.error(`vast-threatbus: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  const log = logger.child("main");
+  for (const warning of loaded.warnings) log.warning(warning);
+  log.info(`vast-threatbus ${VERSION} starting`, { config: loaded.source });
+
+  const onAbort = () => log.info(`${describe(signals.signal.reason)}; shutting down`);
+  signals.signal.addEventListener("abort", onAbort, { once: true });
+  const onHangup = (listener: () => void) =>
+    signals.onHangup(() => {
+      log.info("Received SIGHUP; reopening files");
+      listener();
+    });
+  try {
+    await startBridge(
+      loaded.config,
+      { logger, clock, stdout: Deno.stdout.writable, onHangup },
+      signals.signal,
+    );
+    log.info("Stopped");
+    return EXIT.ok;
+  } catch (error) {
+    log.critical("Stopped by an error", { error: describe(error) });
+    return EXIT.failure;
+  } finally {
+    signals.signal.removeEventListener("abort", onAbort);
+    logger.close();
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause === undefined ? "" : ` (cause: ${describe(error.cause)})`;
+  return `${error.message}${cause}`;
+}
