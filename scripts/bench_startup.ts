@@ -8,18 +8,15 @@
  *
  * `vast` is a tiny shell script that appends `<epoch ns> <argv>` to a file
  * and exits, so the figures measure this program, not a VAST node or the
- * emulator's own start-up. Until `src/main.ts` dispatches `sweep`, the sweep
- * runs through tests/integration/sweep_driver.ts.
+ * emulator's own start-up.
  */
 
 import denoConfig from "../deno.json" with { type: "json" };
-import { parseCommandLine } from "../src/cli/parse_args.ts";
 
 /** The permission flags of the `start` task, so the benchmark runs what users run. */
 const RUN_PERMISSIONS = denoConfig.tasks.start.split(" ").filter((w) => w.startsWith("--allow-"));
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-const DRIVER = new URL("../tests/integration/sweep_driver.ts", import.meta.url).pathname;
 
 /** Reads `--runs N` (default 7). */
 export function parseRuns(args: readonly string[]): number {
@@ -41,9 +38,8 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** `deno run ... <entry> sweep` once main.ts knows `sweep`, else the test driver. */
 function sweepEntry(): string[] {
-  return parseCommandLine(["sweep"]).kind === "usage-error" ? [DRIVER] : [MAIN, "sweep"];
+  return [MAIN, "sweep"];
 }
 
 async function setUp(dir: string): Promise<{ callsFile: string }> {

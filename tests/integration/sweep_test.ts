@@ -4,16 +4,12 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { stringify } from "yaml";
-import { parseCommandLine } from "../../src/cli/parse_args.ts";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
 import { indicator, RUN_PERMISSIONS } from "./harness.ts";
 
-/** `src/main.ts sweep` once the main parser knows the subcommand, the test driver until then. */
-const SWEEP_COMMAND = parseCommandLine(["sweep"]).kind === "usage-error"
-  ? [new URL("./sweep_driver.ts", import.meta.url).pathname]
-  : [new URL("../../src/main.ts", import.meta.url).pathname, "sweep"];
+const SWEEP_COMMAND = [new URL("../../src/main.ts", import.meta.url).pathname, "sweep"];
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const DOMAIN_QUERY = '"evil.com" == net.domain || "evil.com" == net.hostname';
 
