@@ -114,7 +114,11 @@ async function attach(
   }
   let partial = new Uint8Array(0);
   let printed = 0;
+  // A real attach notices a dead reader when it next writes; the emulator may not
+  // write for a long time, so it watches for being orphaned instead.
+  const parent = Deno.ppid;
   for (;;) {
+    if (Deno.ppid !== parent) return 0;
     const size = await Deno.stat(env.spool).then((info) => info.size, () => 0);
     // A truncated spool starts over.
     if (size < offset) offset = 0;
