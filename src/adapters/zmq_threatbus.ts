@@ -31,7 +31,11 @@ export interface ZmqThreatBusOptions {
   readonly heartbeatIntervalMs?: number;
   /** Delays between subscription attempts, doubling; default 1000 → 30000. */
   readonly reconnectBackoff?: { readonly initialMs: number; readonly maxMs: number };
-  /** Larger broker messages drop the connection (ZMQ_MAXMSGSIZE); default 16 MiB. */
+  /**
+   * Larger broker messages are skipped with a log line; default 16 MiB.
+   * libzmq refuses messages over {@link HARD_LIMIT_FACTOR} times this
+   * (ZMQ_MAXMSGSIZE), which bounds memory but ends the connection for good.
+   */
   readonly maxMessageBytes?: number;
   /** Frames held while the broker is not listening; `publish` waits when full. Default 100000. */
   readonly outboundQueueLimit?: number;
@@ -43,6 +47,13 @@ const POLL_MIN_MS = 1;
 const POLL_MAX_MS = 20;
 /** Consecutive ready messages handled before yielding to timers and I/O. */
 const BURST = 256;
+/**
+ * ZMQ_MAXMSGSIZE is this many times `maxMessageBytes`. It cannot be the cap
+ * itself: libzmq treats an oversized message as a protocol error and closes
+ * that connection without ever reconnecting, so the bridge would hear nothing
+ * more until a heartbeat failed; below this limit the cap is applied here.
+ */
+export const HARD_LIMIT_FACTOR = 4;
 
 const Port = z.number().int().min(1).max(65535);
 const StatusReply = z.object({ status: z.string() });
@@ -331,6 +342,13 @@ export class ZmqThreatBus implements ThreatBus {
       });
       return undefined;
     }
+    if (first.length > this.#maxMessageBytes) {
+      this.#logger.warning("Skipping a Threat Bus frame larger than max_message_bytes", {
+        bytes: first.length,
+        limit: this.#maxMessageBytes,
+      });
+      return undefined;
+    }
     let text: string;
     try {
       text = this.#decoder.decode(first);
@@ -464,7 +482,7 @@ class Inbound {
     this.socket = new zmq.Subscriber({
       linger: 0,
       receiveTimeout: 0,
-      maxMessageSize: maxMessageBytes,
+      maxMessageSize: Math.min(Number.MAX_SAFE_INTEGER, maxMessageBytes * HARD_LIMIT_FACTOR),
       ipv6,
     });
   }

@@ -32,6 +32,10 @@ export interface BridgeSettings {
   readonly retroMaxEvents: number;
   readonly retroTimeoutSeconds: number;
   readonly maxBackgroundTasks: number;
+  /** Further attempts for a refused retro query (`retro_match_retries`); default 0. */
+  readonly retroRetries?: number;
+  /** Waits between those attempts; default 1 s doubling to 30 s. */
+  readonly retroBackoff?: BackoffOptions;
   /** How long running queries may finish after shutdown began. */
   readonly shutdownGraceMs: number;
   /** For log lines only. */
@@ -95,6 +99,10 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
       concurrency: deps.settings.maxBackgroundTasks,
       maxEvents: deps.settings.retroMaxEvents,
       timeoutSeconds: deps.settings.retroTimeoutSeconds,
+      ...(deps.settings.retroRetries === undefined ? {} : { retries: deps.settings.retroRetries }),
+      ...(deps.settings.retroBackoff === undefined
+        ? {}
+        : { retryBackoff: deps.settings.retroBackoff }),
     },
   );
   const live = liveMatcher(deps, report);

@@ -2,7 +2,8 @@ import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
 import { parseEventLine, retroSighting, type Sighting } from "../core/sighting.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
-import type { Backend, Clock, Logger, RetroQueryOptions } from "../ports.ts";
+import type { Backend, Clock, Logger, RetroQueryOptions, RetroQueryOutcome } from "../ports.ts";
+import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 
 /** What {@linkcode RetroMatcher} needs from the outside. */
 export interface RetroMatcherDeps {
@@ -21,9 +22,13 @@ export interface RetroMatcherDeps {
 export interface RetroQueryResult {
   readonly indicator: Indicator;
   readonly ioc: PointIoc;
-  /** "stopped": killed by `drain`'s deadline; "failed" includes unexpected errors. */
+  /**
+   * "stopped": killed by `drain`'s deadline, or a retry given up at shutdown or
+   * withdrawal; "failed" includes unexpected errors and queries out of retries.
+   */
   readonly status: "ok" | "timeout" | "failed" | "stopped";
   readonly sightings: number;
+  /** Time spent in queries, every attempt together. */
   readonly seconds: number;
 }
 
@@ -31,6 +36,15 @@ export interface RetroQueryResult {
 export interface RetroMatcherOptions extends RetroQueryOptions {
   /** Queries running at once (`max_background_tasks`). */
   readonly concurrency: number;
+  /**
+   * Further attempts for a query the backend refused (`retro_match_retries`);
+   * default 0. Only a failed attempt that reported no sighting is retried, so
+   * no event is reported twice; a timed-out query is never retried, as its
+   * results so far were reported.
+   */
+  readonly retries?: number;
+  /** Waits between attempts, holding the query's slot; default 1 s doubling to 30 s. */
+  readonly retryBackoff?: BackoffOptions;
 }
 
 interface Job {
@@ -51,6 +65,10 @@ export class RetroMatcher {
   readonly #queue = new Map<string, Job>();
   readonly #running = new Set<Promise<void>>();
   readonly #abort = new AbortController();
+  /** Aborted when draining starts: queries waiting to retry then give up. */
+  readonly #retrying = new AbortController();
+  /** Queries waiting to retry, each with the controller that withdraws it. */
+  readonly #backingOff = new Map<Job, AbortController>();
   /** Wakes `waitForBacklog` callers whenever a query ends. */
   readonly #settled = new Set<() => void>();
 
@@ -79,12 +97,21 @@ export class RetroMatcher {
     return true;
   }
 
-  /** Drops queued (not yet started) queries of an indicator; returns how many. */
+  /**
+   * Drops queued (not yet started) queries of an indicator and stops those
+   * waiting to retry; returns how many.
+   */
   cancel(indicatorId: string): number {
     let dropped = 0;
     for (const job of this.#queue.values()) {
       if (job.indicator.id === indicatorId) {
         this.#queue.delete(job.key);
+        dropped++;
+      }
+    }
+    for (const [job, withdraw] of this.#backingOff) {
+      if (job.indicator.id === indicatorId) {
+        withdraw.abort();
         dropped++;
       }
     }
@@ -94,12 +121,13 @@ export class RetroMatcher {
   }
 
   /**
-   * Stops taking work: queued queries are dropped, running ones may finish
-   * until `deadline` aborts, after which they are killed.
+   * Stops taking work: queued queries are dropped, those waiting to retry give
+   * up, running ones may finish until `deadline` aborts, after which they are killed.
    */
   async drain(deadline: AbortSignal): Promise<void> {
     const dropped = this.#queue.size;
     this.#queue.clear();
+    this.#retrying.abort();
     if (dropped > 0) this.#log.warning("Shutting down; queued retro queries dropped", { dropped });
     const stop = () => this.#abort.abort(deadline.reason);
     if (deadline.aborted) stop();
@@ -160,13 +188,104 @@ export class RetroMatcher {
   }
 
   async #run(job: Job): Promise<void> {
-    const { backend, clock, newUuid, report, metrics } = this.#deps;
-    const started = clock.monotonic();
-    let sightings = 0;
-    let skipped = 0;
-    let status: RetroQueryResult["status"] = "failed";
+    const { metrics } = this.#deps;
+    const retries = this.#options.retries ?? 0;
+    const tally = { sightings: 0, skipped: 0, querySeconds: 0 };
+    let attempts = 0;
+    let end: AttemptEnd;
+    for (;;) {
+      attempts++;
+      const before = tally.sightings;
+      end = await this.#attempt(job, tally);
+      if (end.status !== "failed" || attempts > retries) break;
+      // A retry would report the same events again; half a result beats duplicates.
+      if (tally.sightings > before) break;
+      const waitMs = backoffDelay(attempts - 1, this.#options.retryBackoff ?? DEFAULT_BACKOFF);
+      this.#log.warning("Retro query failed; retrying", {
+        indicator: job.indicator.id,
+        ioc: job.ioc.value,
+        attempt: attempts,
+        retries,
+        retry_in_s: waitMs / 1000,
+        detail: end.detail,
+      });
+      const interrupted = await this.#backOff(job, waitMs);
+      if (interrupted !== undefined) {
+        this.#log.warning(`Retro query not retried: ${interrupted}`, {
+          indicator: job.indicator.id,
+          attempts,
+        });
+        end = { status: "stopped" };
+        break;
+      }
+    }
+    const fields = {
+      indicator: job.indicator.id,
+      ioc: job.ioc.value,
+      sightings: tally.sightings,
+      skipped: tally.skipped,
+      seconds: Number(tally.querySeconds.toFixed(3)),
+      ...(attempts > 1 ? { attempts } : {}),
+    };
+    const status = end.status === "error" ? "failed" : end.status;
+    if (status !== "stopped") {
+      metrics.observe("retro_matches_per_ioc", tally.sightings);
+      metrics.observe("retro_query_time_per_ioc", tally.querySeconds);
+    }
+    if (end.status === "ok") this.#log.debug("Retro query finished", fields);
+    else if (end.status === "timeout") {
+      metrics.count("retro_queries_timed_out");
+      this.#log.warning("Retro query timed out; results so far were reported", {
+        ...fields,
+        detail: end.detail,
+      });
+    } else if (end.status === "error") {
+      metrics.count("retro_queries_failed");
+      this.#log.error("Retro query failed", { ...fields, error: end.error });
+    } else if (end.status === "failed") {
+      metrics.count("retro_queries_failed");
+      const why = attempts <= retries
+        ? "Retro query failed after reporting sightings; not retried, to report none twice"
+        : retries === 0
+        ? "Retro query failed"
+        : `Retro query failed ${attempts} times; giving up`;
+      this.#log.error(why, { ...fields, attempts, detail: end.detail });
+    }
+    this.#deps.onFinished?.({
+      indicator: job.indicator,
+      ioc: job.ioc,
+      status,
+      sightings: tally.sightings,
+      seconds: tally.querySeconds,
+    });
+  }
+
+  /** Waits before a retry; returns why it was cut short, if it was. */
+  async #backOff(job: Job, waitMs: number): Promise<string | undefined> {
+    const withdrawn = new AbortController();
+    this.#backingOff.set(job, withdrawn);
     try {
-      const outcome = await backend.retro(job.ioc, {
+      await this.#deps.clock.sleep(
+        waitMs,
+        AbortSignal.any([withdrawn.signal, this.#retrying.signal]),
+      );
+      return undefined;
+    } catch {
+      return withdrawn.signal.aborted ? "the indicator was withdrawn" : "shutting down";
+    } finally {
+      this.#backingOff.delete(job);
+    }
+  }
+
+  /** Runs the query once, counting into `tally`; never rejects. */
+  async #attempt(
+    job: Job,
+    tally: { sightings: number; skipped: number; querySeconds: number },
+  ): Promise<AttemptEnd> {
+    const { backend, clock, newUuid, report } = this.#deps;
+    const started = clock.monotonic();
+    try {
+      return await backend.retro(job.ioc, {
         maxEvents: this.#options.maxEvents,
         timeoutSeconds: this.#options.timeoutSeconds,
         signal: this.#abort.signal,
@@ -174,60 +293,36 @@ export class RetroMatcher {
           if (line.trim() === "") return;
           const parsed = parseEventLine(line);
           if (!parsed.ok) {
-            skipped++;
+            tally.skipped++;
             this.#log.warning("Skipping a result line", {
               indicator: job.indicator.id,
               reason: parsed.reason,
             });
             return;
           }
-          sightings++;
+          tally.sightings++;
           const stamp = { uuid: newUuid(), createdMs: clock.now() };
           await report(retroSighting(job.indicator, parsed.event, stamp));
         },
       });
-      status = outcome.status;
-      const seconds = (clock.monotonic() - started) / 1000;
-      metrics.observe("retro_matches_per_ioc", sightings);
-      metrics.observe("retro_query_time_per_ioc", seconds);
-      const fields = {
-        indicator: job.indicator.id,
-        ioc: job.ioc.value,
-        sightings,
-        skipped,
-        seconds: Number(seconds.toFixed(3)),
-      };
-      if (outcome.status === "ok") this.#log.debug("Retro query finished", fields);
-      else if (outcome.status === "timeout") {
-        metrics.count("retro_queries_timed_out");
-        this.#log.warning("Retro query timed out; results so far were reported", {
-          ...fields,
-          detail: outcome.detail,
-        });
-      } else {
-        metrics.count("retro_queries_failed");
-        this.#log.error("Retro query failed", { ...fields, detail: outcome.detail });
-      }
     } catch (error) {
-      if (this.#abort.signal.aborted) {
-        status = "stopped";
-        this.#log.warning("Retro query stopped at shutdown", {
-          indicator: job.indicator.id,
-          sightings,
-        });
-      } else {
-        this.#log.error("Retro query failed", {
-          indicator: job.indicator.id,
-          error: String(error),
-        });
-      }
+      if (!this.#abort.signal.aborted) return { status: "error", error: String(error) };
+      this.#log.warning("Retro query stopped at shutdown", {
+        indicator: job.indicator.id,
+        sightings: tally.sightings,
+      });
+      return { status: "stopped" };
+    } finally {
+      tally.querySeconds += (clock.monotonic() - started) / 1000;
     }
-    this.#deps.onFinished?.({
-      indicator: job.indicator,
-      ioc: job.ioc,
-      status,
-      sightings,
-      seconds: (clock.monotonic() - started) / 1000,
-    });
   }
 }
+
+/**
+ * How one attempt ended: the backend's outcome (only "failed" is retried), an
+ * unexpected error such as a bug (never retried), or stopped at shutdown.
+ */
+type AttemptEnd =
+  | RetroQueryOutcome
+  | { readonly status: "error"; readonly error: string }
+  | { readonly status: "stopped" };

@@ -112,6 +112,7 @@ export function bridgeSettings(config: Config): BridgeSettings {
     retroMaxEvents: config.retro_match_max_events,
     retroTimeoutSeconds: config.retro_match_timeout,
     maxBackgroundTasks: config.max_background_tasks,
+    retroRetries: config.retro_match_retries,
     shutdownGraceMs: config.shutdown_timeout * 1000,
     backendName: `VAST at ${config.vast}`,
     // The config schema requires matcher_name whenever live_match is true.

@@ -38,6 +38,9 @@ export async function runBridgeCommand(
 
   const onAbort = () => log.info(`${describe(signals.signal.reason)}; shutting down`);
   signals.signal.addEventListener("abort", onAbort, { once: true });
+  // A second signal ends the program with Deno.exit, which runs no finally
+  // blocks but does dispatch "unload".
+  globalThis.addEventListener("unload", killChildProcessGroups);
   const onHangup = (listener: () => void) =>
     signals.onHangup(() => {
       log.info("Received SIGHUP; reopening files");
@@ -55,8 +58,39 @@ export async function runBridgeCommand(
     log.critical("Stopped by an error", { error: describe(error) });
     return EXIT.failure;
   } finally {
+    globalThis.removeEventListener("unload", killChildProcessGroups);
     signals.signal.removeEventListener("abort", onAbort);
     logger.close();
+  }
+}
+
+/**
+ * Kills what this process started that still runs, when it exits at once: each
+ * `vast` query runs in a process group of its own and would otherwise outlive
+ * it. Synchronous, as "unload" listeners must be. Deno lets only --allow-all
+ * read /proc, so the POSIX `ps` lists the children; without it nothing is killed.
+ */
+function killChildProcessGroups(): void {
+  let listing: string;
+  try {
+    const output = new Deno.Command("ps", {
+      args: ["-A", "-o", "pid=", "-o", "ppid=", "-o", "pgid="],
+      stdin: "null",
+      stderr: "null",
+    }).outputSync();
+    if (!output.success) return;
+    listing = new TextDecoder().decode(output.stdout);
+  } catch {
+    return;
+  }
+  for (const line of listing.split("\n")) {
+    const [pid, parent, group] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || !(pid > 0) || parent !== Deno.pid) continue;
+    try {
+      Deno.kill(group === pid ? -pid : pid, "SIGKILL");
+    } catch {
+      // Already gone, like `ps` itself.
+    }
   }
 }
 

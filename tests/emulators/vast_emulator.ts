@@ -31,8 +31,13 @@
  *   message: `status`, `export` (queries), `help` (`export --help`).
  * - `VAST_EMU_STATUS_FAIL_TIMES=n` with `VAST_EMU_STATE=<file>`: `status` fails
  *   its first n calls, counted in the state file.
+ * - `VAST_EMU_EXPORT_FAIL_TIMES=n` with `VAST_EMU_STATE=<file>`: queries
+ *   (`export` without `--help`) fail their first n calls, counted in
+ *   `<file>.export`, as a node that is restarting would refuse them.
  * - `VAST_EMU_GARBAGE=1`: before each result print one junk line, cycling
  *   through a non-JSON line, a JSON array and a line of invalid UTF-8.
+ * - `VAST_EMU_HUGE_LINE_BYTES=n`: before the first result print one line of
+ *   n bytes that is not JSON (a runaway log line).
  * - `VAST_EMU_DOWN=1`: every command fails as if the node were unreachable.
  * - `VAST_EMU_MATCHER_STATE`: the matchers' state, a journal of add/remove
  *   records (required by the matcher commands).
@@ -63,7 +68,9 @@ interface EmulatorEnv extends MatcherEnv {
   readonly fail: ReadonlySet<string>;
   readonly statusFailTimes: number;
   readonly stateFile: string | undefined;
+  readonly exportFailTimes: number;
   readonly garbage: boolean;
+  readonly hugeLineBytes: number;
   readonly down: boolean;
 }
 
@@ -97,7 +104,9 @@ function readEnv(): EmulatorEnv {
     fail: new Set((get("VAST_EMU_FAIL") ?? "").split(",").filter((name) => name !== "")),
     statusFailTimes: Number(get("VAST_EMU_STATUS_FAIL_TIMES") ?? "0") || 0,
     stateFile: get("VAST_EMU_STATE"),
+    exportFailTimes: Number(get("VAST_EMU_EXPORT_FAIL_TIMES") ?? "0") || 0,
     garbage: get("VAST_EMU_GARBAGE") === "1",
+    hugeLineBytes: Number(get("VAST_EMU_HUGE_LINE_BYTES") ?? "0") || 0,
     down: get("VAST_EMU_DOWN") === "1",
     matcherState: get("VAST_EMU_MATCHER_STATE"),
     spool: get("VAST_EMU_SPOOL"),
@@ -154,9 +163,7 @@ async function statusCommand(args: string[], { env, endpoint }: Context): Promis
   if (env.fail.has("status")) return fail("status: request to node failed: system_error");
   if (env.statusFailTimes > 0) {
     if (env.stateFile === undefined) return fail("VAST_EMU_STATUS_FAIL_TIMES needs VAST_EMU_STATE");
-    const previous = await Deno.readTextFile(env.stateFile).then(Number, () => 0);
-    await Deno.writeTextFile(env.stateFile, String(previous + 1));
-    if (previous < env.statusFailTimes) {
+    if (await countCall(env.stateFile) < env.statusFailTimes) {
       return fail(`failed to connect to VAST node at ${endpoint}: Connection refused`);
     }
   }
@@ -205,6 +212,12 @@ async function exportCommand(args: string[], { env }: Context): Promise<number> 
     return 0;
   }
   if (env.fail.has("export")) return fail("export: query failed: system_error: node shut down");
+  if (env.exportFailTimes > 0) {
+    if (env.stateFile === undefined) return fail("VAST_EMU_EXPORT_FAIL_TIMES needs VAST_EMU_STATE");
+    if (await countCall(`${env.stateFile}.export`) < env.exportFailTimes) {
+      return fail("export: query failed: system_error: node shut down");
+    }
+  }
   if (values["low-priority"] === true && !env.lowPriority) {
     return fail('export: unknown option "--low-priority"');
   }
@@ -227,6 +240,7 @@ async function exportCommand(args: string[], { env }: Context): Promise<number> 
   }
 
   let results = 0;
+  if (env.hugeLineBytes > 0) await writeAll(hugeLine(env.hugeLineBytes));
   const file = await Deno.open(env.data, { read: true });
   for await (const line of readLines(file.readable, { maxLineBytes: 64 * 1024 * 1024 })) {
     if (line.trim() === "") continue;
@@ -248,6 +262,23 @@ const GARBAGE: readonly Uint8Array[] = [
   encoder.encode('["a","JSON","array"]\n'),
   new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d, 0x0a]),
 ];
+
+/** `bytes` bytes of `x` and a newline: not JSON, and longer than any cap a test sets. */
+function hugeLine(bytes: number): Uint8Array {
+  const line = new Uint8Array(bytes + 1).fill(0x78);
+  line[bytes] = 0x0a;
+  return line;
+}
+
+/**
+ * Counts one call in `file`; returns how many came before it. Calls that race
+ * may read the same count, which only makes a fail-n-times mode fail more often.
+ */
+async function countCall(file: string): Promise<number> {
+  const previous = await Deno.readTextFile(file).then(Number, () => 0);
+  await Deno.writeTextFile(file, String(previous + 1));
+  return previous;
+}
 
 async function writeAll(data: string | Uint8Array): Promise<void> {
   let bytes = typeof data === "string" ? encoder.encode(`${data}\n`) : data;

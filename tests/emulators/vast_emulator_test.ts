@@ -209,6 +209,24 @@ Deno.test("vast emulator status fails the first n calls", async () => {
   }
 });
 
+Deno.test("vast emulator queries fail the first n calls; export --help never does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vast_emulator_state_" });
+  try {
+    const env = { VAST_EMU_EXPORT_FAIL_TIMES: "2", VAST_EMU_STATE: `${dir}/state` };
+    const codes = [];
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal((await runVast(["export", "--help"], env)).code, 0);
+      const run = await runVast(exportArgs(EVENTS_FACTS.ipv4.value), env);
+      if (run.code !== 0) assert.match(run.stderr, /query failed/);
+      codes.push(run.code);
+    }
+    assert.deepEqual(codes, [1, 1, 0]);
+    assert.equal((await runVast(["status"], env)).code, 0, "status keeps its own count");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("vast emulator records every invocation's argv", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vast_emulator_calls_" });
   try {
@@ -236,6 +254,17 @@ Deno.test("vast emulator interleaves garbage lines when told to", async () => {
   assert.ok(lines.includes("WARNING: this is not JSON"));
   assert.ok(lines.includes('["a","JSON","array"]'));
   assert.ok(run.stdoutBytes.includes(0xff), "an invalid UTF-8 byte is on stdout");
+});
+
+Deno.test("vast emulator prints one huge non-JSON line before the results", async () => {
+  const bytes = 10 * 1024 * 1024;
+  const run = await runVast(exportArgs(EVENTS_FACTS.ipv4.value), {
+    VAST_EMU_HUGE_LINE_BYTES: String(bytes),
+  });
+  const lines = run.stdout.split("\n");
+  assert.equal(lines[0]?.length, bytes);
+  assert.match(lines[0] ?? "", /^x+$/);
+  assert.equal(lines.slice(1).filter((line) => line !== "").length, EVENTS_FACTS.ipv4.events);
 });
 
 Deno.test("vast emulator reads another data file and delays between results", async () => {

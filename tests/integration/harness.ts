@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { fastVastQueries, makeFastVastBinary } from "../emulators/fast_vast.ts";
 import { matcherIocs as readMatcherIocs } from "../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
 import { RUNTIME_PERMISSIONS } from "../../scripts/compile_plan.ts";
@@ -67,6 +68,16 @@ export class BridgeProcess {
     }
   }
 
+  /** Sends `signal` without waiting; false when the process is already gone. */
+  signal(signal: Deno.Signal): boolean {
+    try {
+      this.#child.kill(signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Sends `signal` and waits for exit and for all output. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     try {
@@ -89,8 +100,8 @@ export class BridgeProcess {
 export interface ScenarioOptions {
   /** Config keys; `threatbus`, `vast_binary` and `vast` are filled in. */
   readonly config?: Record<string, unknown>;
-  /** Environment of the `vast` emulator (VAST_EMU_*). */
-  readonly vastEnv?: Record<string, string>;
+  /** Environment of the `vast` emulator (VAST_EMU_*); a function gets the scenario's directory. */
+  readonly vastEnv?: Record<string, string> | ((dir: string) => Record<string, string>);
   /** Extra environment of the bridge process; a function sees the emulators first. */
   readonly env?:
     | Record<string, string>
@@ -99,6 +110,14 @@ export interface ScenarioOptions {
   readonly configText?: string;
   /** Indicators the emulator sends after a subscription with snapshot > 0. */
   readonly snapshot?: unknown[];
+  /** Start with Threat Bus stopped, its ports reserved; `emulator.restart()` brings it up. */
+  readonly threatBusDown?: boolean;
+  /**
+   * Use the sh stand-in of `fast_vast.ts` instead of the Deno emulator (for
+   * floods); `gated` holds every query until `openVastGate()`. `vastEnv` is
+   * then ignored.
+   */
+  readonly fastVast?: { readonly gated?: boolean; readonly resultsPerQuery?: number };
 }
 
 /** A temporary directory with emulators and a bridge process; dispose to clean up. */
@@ -110,6 +129,10 @@ export interface Scenario extends AsyncDisposable {
   readonly bridge: BridgeProcess;
   /** The argv of every `vast` call so far. */
   vastCalls(): Promise<string[][]>;
+  /** With `fastVast`: the query of every `vast export` so far. */
+  fastVastQueries(): Promise<string[]>;
+  /** With `fastVast.gated`: lets every held and later query answer. */
+  openVastGate(): Promise<void>;
 }
 
 /** Starts the emulators and the bridge. */
@@ -119,10 +142,25 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   const emulator = await ThreatBusEmulator.start(
     options.snapshot === undefined ? {} : { snapshot: options.snapshot },
   );
-  const vastBinary = await makeVastBinary({
-    dir,
-    env: { VAST_EMU_CALLS: callsFile, ...options.vastEnv },
-  });
+  if (options.threatBusDown === true) await emulator.stop();
+  const queriesFile = `${dir}/vast-queries.txt`;
+  const gateFile = `${dir}/vast-gate`;
+  const vastBinary = options.fastVast === undefined
+    ? await makeVastBinary({
+      dir,
+      env: {
+        VAST_EMU_CALLS: callsFile,
+        ...(typeof options.vastEnv === "function" ? options.vastEnv(dir) : options.vastEnv),
+      },
+    })
+    : await makeFastVastBinary({
+      dir,
+      queriesFile,
+      ...(options.fastVast.gated === true ? { gateFile } : {}),
+      ...(options.fastVast.resultsPerQuery === undefined
+        ? {}
+        : { resultsPerQuery: options.fastVast.resultsPerQuery }),
+    });
   const config = {
     logging: { console: true, console_verbosity: "DEBUG" },
     metrics: { interval: 0 },
@@ -155,8 +193,12 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       const text = await Deno.readTextFile(callsFile).catch(() => "");
       return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
     },
+    fastVastQueries: () => fastVastQueries(queriesFile),
+    openVastGate: () => Deno.writeTextFile(gateFile, ""),
     async [Symbol.asyncDispose]() {
       await bridge.stop("SIGKILL");
+      // A killed bridge cannot kill the `vast` process groups it started.
+      await killProcessesOf(dir);
       await emulator.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
@@ -221,12 +263,12 @@ export async function startLiveScenario(options: ScenarioOptions = {}): Promise<
     scenario = await startScenario({
       ...options,
       config: { live_match: true, matcher_name: LIVE_MATCHER, ...options.config },
-      vastEnv: {
+      vastEnv: (dir) => ({
         VAST_EMU_MATCHER_STATE: matcherStateFile,
         VAST_EMU_SPOOL: spoolFile,
         VAST_EMU_MATCHER_PID_FILE: pidFile,
-        ...options.vastEnv,
-      },
+        ...(typeof options.vastEnv === "function" ? options.vastEnv(dir) : options.vastEnv),
+      }),
     });
   } catch (error) {
     await Deno.remove(liveDir, { recursive: true }).catch(() => {});
@@ -271,4 +313,110 @@ export async function startLiveScenario(options: ScenarioOptions = {}): Promise<
       await Deno.remove(liveDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * SIGKILLs every process whose command line or environment names `dir`: the
+ * `vast` stand-ins a scenario started there and their children, which outlive
+ * a bridge that was killed rather than stopped.
+ */
+export async function killProcessesOf(dir: string): Promise<number> {
+  let killed = 0;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir("/proc"));
+  } catch {
+    return 0; // No procfs: nothing to find.
+  }
+  for (const entry of entries) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    const mentions = async (file: string) =>
+      (await Deno.readTextFile(`/proc/${pid}/${file}`).catch(() => "")).includes(dir);
+    if (!(await mentions("cmdline")) && !(await mentions("environ"))) continue;
+    try {
+      Deno.kill(pid, "SIGKILL");
+      killed++;
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return killed;
+}
+
+/** The peak resident set size of a live process in KiB (VmHWM), if it can be read. */
+export async function peakRssKib(pid: number): Promise<number | undefined> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+  const kib = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
+  return Number.isFinite(kib) && kib > 0 ? kib : undefined;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+/** One line of a log written with `logging.format: json`. */
+export interface LogRecord {
+  readonly level: string;
+  readonly component: string;
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
+/** The JSON records of a log; lines that are not JSON (main.ts's last words) are left out. */
+export function logRecords(stderr: string): LogRecord[] {
+  const records: LogRecord[] = [];
+  for (const line of stderr.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      records.push(JSON.parse(line) as LogRecord);
+    } catch {
+      // A line cut short by a kill.
+    }
+  }
+  return records;
+}
+
+/** The JSON log of a scenario at DEBUG, for tests that count log lines. */
+export const JSON_DEBUG_LOG = {
+  console: true,
+  console_verbosity: "DEBUG",
+  format: "json",
+} as const;
+
+/** The Prometheus samples of `GET http://127.0.0.1:<port>/metrics`, by name with labels. */
+export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+/** Polls `probe` until `done` accepts its value; fails with `what` and the last value. */
+export async function pollUntil<T>(
+  probe: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  options: { readonly what: string; readonly timeoutMs?: number; readonly log?: () => string },
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      const shown = value instanceof Map ? Object.fromEntries(value) : value;
+      throw new Error(
+        `Cannot see ${options.what} within ${options.timeoutMs ?? 15_000} ms; last: ${
+          JSON.stringify(shown)?.slice(0, 2000)
+        }${options.log === undefined ? "" : `\nlog:\n${options.log().slice(-20_000)}`}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
