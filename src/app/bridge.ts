@@ -1,4 +1,3 @@
-import { placeholderValues } from "../core/command_template.ts";
 import { isRemoval } from "../core/indicator.ts";
 import { pointIocFromPattern } from "../core/point_ioc.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
@@ -15,6 +14,7 @@ import type {
 } from "../ports.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { DEFAULT_UPDATE_CONCURRENCY, LiveMatcher } from "./live_matcher.ts";
+import { deliverSighting, describeError } from "./deliver.ts";
 import { RetroMatcher } from "./retro_matcher.ts";
 
 /** Live matching through the backend's matcher (`live_match`, `matcher_name`). */
@@ -227,24 +227,11 @@ function reporter(
   const { sink, transformer } = deps;
   return async (sighting) => {
     try {
-      // The transformer never rejects: on failure it hands back the original context.
-      const delivered = transformer === undefined
-        ? sighting
-        : await transformed(transformer, sighting);
-      await sink.write(delivered);
+      await deliverSighting(sighting, { sink, transformer });
     } catch (error) {
-      log.error("Cannot deliver sighting", {
-        sighting: sighting.id,
-        error: (error as Error).message,
-      });
+      log.error("Cannot deliver sighting", { sighting: sighting.id, error: describeError(error) });
     }
   };
-}
-
-async function transformed(transformer: ContextTransformer, sighting: Sighting): Promise<Sighting> {
-  const before = sighting.x_threatbus_sighting_context;
-  const after = await transformer.transform(before, placeholderValues(sighting));
-  return after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after };
 }
 
 async function closeAll(deps: BridgeDeps, log: Logger): Promise<void> {

@@ -9,7 +9,6 @@ import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { SweepFigures, SweepTally } from "../core/sweep_summary.ts";
 import type { WireCodec } from "../core/wire_codec.ts";
-import { placeholderValues } from "../core/command_template.ts";
 import type {
   Backend,
   Clock,
@@ -19,6 +18,7 @@ import type {
   ThreatBus,
 } from "../ports.ts";
 import { framesUntilIdle } from "./frames_until_idle.ts";
+import { deliverSighting, describeError } from "./deliver.ts";
 import { RetroMatcher } from "./retro_matcher.ts";
 import { SweepIntake } from "./sweep_intake.ts";
 
@@ -30,6 +30,8 @@ export interface SweepSettings {
   readonly timeoutSeconds: number;
   /** `max_background_tasks`: queries running at once. */
   readonly concurrency: number;
+  /** `retro_match_retries`: further attempts for a refused query; default 0. */
+  readonly retries?: number;
   /** Print each distinct query through `printQuery` instead of running it. */
   readonly dryRun: boolean;
   /** Queries waiting before reading a file pauses; default 10,000. */
@@ -113,6 +115,7 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       concurrency: settings.concurrency,
       maxEvents: settings.maxEvents,
       timeoutSeconds: settings.timeoutSeconds,
+      retries: settings.retries ?? 0,
     },
   );
   const keeper = new AbortController();
@@ -181,7 +184,7 @@ async function keepSubscribed(bus: ThreatBus, signal: AbortSignal, log: Logger):
   } catch (error) {
     if (!signal.aborted) {
       log.error("Cannot stay connected to Threat Bus; sightings may be lost", {
-        error: describe(error),
+        error: describeError(error),
       });
     }
   }
@@ -198,30 +201,20 @@ function reporter(
   const { sink, transformer, tally } = parts;
   return async (sighting) => {
     try {
-      // The transformer never rejects: on failure it hands back the original context.
-      const delivered = transformer === undefined
-        ? sighting
-        : await transformed(transformer, sighting);
-      await sink.write(delivered);
+      await deliverSighting(sighting, { sink, transformer });
       tally.sighting(true);
     } catch (error) {
       tally.sighting(false);
-      log.error("Cannot deliver sighting", { sighting: sighting.id, error: describe(error) });
+      log.error("Cannot deliver sighting", { sighting: sighting.id, error: describeError(error) });
     }
   };
-}
-
-async function transformed(transformer: ContextTransformer, sighting: Sighting): Promise<Sighting> {
-  const before = sighting.x_threatbus_sighting_context;
-  const after = await transformer.transform(before, placeholderValues(sighting));
-  return after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after };
 }
 
 async function closeSink(sink: SightingSink, tally: SweepTally, log: Logger): Promise<void> {
   try {
     await sink.close();
   } catch (error) {
-    log.error("Cannot close the sink", { error: describe(error) });
+    log.error("Cannot close the sink", { error: describeError(error) });
   }
   // Sinks that buffer while their target is down say how many lines they had to drop.
   const dropped = (sink as { readonly dropped?: unknown }).dropped;
@@ -229,10 +222,4 @@ async function closeSink(sink: SightingSink, tally: SweepTally, log: Logger): Pr
     tally.lost(dropped);
     log.error("The sink dropped sightings", { dropped });
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause === undefined ? "" : ` (cause: ${describe(error.cause)})`;
-  return `${error.message}${cause}`;
 }

@@ -128,6 +128,7 @@ export async function prepareSweep(
       maxEvents: config.retro_match_max_events,
       timeoutSeconds: config.retro_match_timeout,
       concurrency: config.max_background_tasks,
+      retries: config.retro_match_retries,
       dryRun: options.dryRun,
     },
     source,
