@@ -95,7 +95,9 @@ export class ProcSampler {
 
   async #run(): Promise<void> {
     while (!this.#stop.signal.aborted) {
-      if (await readProc(this.#pid).then((r) => r !== undefined && this.readings.push(r)) === false) {
+      if (
+        await readProc(this.#pid).then((r) => r !== undefined && this.readings.push(r)) === false
+      ) {
         return;
       }
       await sleep(this.#intervalMs, this.#stop.signal);
@@ -129,6 +131,7 @@ export interface BridgeLaunch {
   readonly denoFlags?: readonly string[];
 }
 
+/** How much of the bridge's log is kept for error messages; `BENCH_LOG_TAIL` raises it to debug. */
 const STDERR_TAIL_CHARS = Number(Deno.env.get("BENCH_LOG_TAIL") ?? 16 * 1024);
 
 /**
@@ -297,11 +300,35 @@ export async function waitForProgress(
   return "done";
 }
 
+/** What the bridge's metrics file says so far. */
+export interface MetricsSoFar {
+  /** Sum of `added_iocs` over every line. */
+  readonly addedIocs: number;
+  /** `retro_match_backlog` of the last line; undefined before the first line. */
+  readonly backlog: number | undefined;
+}
+
+/** Reads the bridge's metrics file (InfluxDB lines, PROTOCOL.md section 7). */
+export async function readMetrics(path: string): Promise<MetricsSoFar> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  let addedIocs = 0;
+  let backlog: number | undefined;
+  for (const line of text.split("\n")) {
+    const added = /[ ,]added_iocs=(\d+)/.exec(line)?.[1];
+    if (added !== undefined) addedIocs += Number(added);
+    const queued = /[ ,]retro_match_backlog=(\d+)/.exec(line)?.[1];
+    if (queued !== undefined) backlog = Number(queued);
+  }
+  return { addedIocs, backlog };
+}
+
 /** The value at fraction `q` (0–1) of the sorted numbers; NaN for none. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  ] as number;
 }
 
 /** One function's share of a CPU profile. */
@@ -346,10 +373,14 @@ export function summarizeCpuProfile(
 ): { readonly entries: ProfileEntry[]; readonly sampledMs: number; readonly idleMs: number } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
   const keyOf = (node: CpuProfileNode) => {
     const { functionName, url, lineNumber } = node.callFrame;
-    return `${functionName || "(anonymous)"}\u0000${url === "" ? "" : `${shortUrl(url)}:${lineNumber + 1}`}`;
+    return `${functionName || "(anonymous)"}\u0000${
+      url === "" ? "" : `${shortUrl(url)}:${lineNumber + 1}`
+    }`;
   };
   const self = new Map<string, number>();
   const total = new Map<string, number>();

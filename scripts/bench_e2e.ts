@@ -5,24 +5,29 @@
  *
  *   deno run --allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys \
  *     scripts/bench_e2e.ts [--workloads a,b,c,d,e,e-tb,f] [--repeat 3] \
- *     [--main src/main.ts --main /tmp/variant/src/main.ts] [--profile] [--max-background-tasks 100]
+ *     [--main src/main.ts --main '/tmp/variant/src/main.ts --v8-flags=...'] [--deno-flag=FLAG] \
+ *     [--profile] [--max-background-tasks 100] [--deadline-seconds 120]
  *
  * CPU time and peak RSS are the bridge process' own (/proc/<pid>/stat and
- * VmHWM, read once the last expected sighting arrived, before shutdown); the
- * emulators and `vast` processes are not counted. Several `--main` programs
- * run interleaved, so their ratios come from the same machine load.
+ * VmHWM, read once every expected sighting arrived and the metrics file shows
+ * every query ended, before shutdown); the emulators and `vast` processes are
+ * not counted. Several `--main` programs (each optionally followed by its own
+ * deno flags) run interleaved, so their ratios come from the same machine load.
  */
 import { parseArgs } from "node:util";
 import { ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
 import {
   BridgeUnderTest,
   DEFAULT_MAIN,
+  type MetricsSoFar,
   ProcSampler,
   profileTable,
   publishIndicators,
   quantile,
   readCpuProfiles,
+  readMetrics,
   SightingCounter,
+  sleep,
   summarizeCpuProfile,
   waitForProgress,
 } from "./bench_bridge.ts";
@@ -50,7 +55,12 @@ export interface Workload {
   readonly targetPerSecond?: number;
 }
 
-const A_DATA: BenchDataOptions = { events: 20_000, indicators: 200, hits: 1391, writeEvents: false };
+const A_DATA: BenchDataOptions = {
+  events: 20_000,
+  indicators: 200,
+  hits: 1391,
+  writeEvents: false,
+};
 const B_DATA: BenchDataOptions = {
   events: 100_000,
   indicators: 60,
@@ -181,7 +191,8 @@ export function workloadConfig(
 ): Record<string, unknown> {
   return {
     logging: { console: true, console_verbosity: "INFO" },
-    metrics: { interval: 10, filename: "metrics.log" },
+    // Every second, so the benchmark sees when the last query has ended.
+    metrics: { interval: 1, filename: "metrics.log" },
     threatbus: options.threatbus,
     vast: "127.0.0.1:42000",
     vast_binary: options.vastBinary,
@@ -229,11 +240,24 @@ export async function runWorkload(
     const publishing = publishIndicators(emulator, stixes, {
       ...(workload.perSecond === undefined ? {} : { perSecond: workload.perSecond }),
     });
+    // Done once every sighting arrived and every query ended (backlog 0 after all were added).
+    let metrics: MetricsSoFar = { addedIocs: 0, backlog: undefined };
+    const polling = new AbortController();
+    const poller = (async () => {
+      while (!polling.signal.aborted) {
+        metrics = await readMetrics(`${dir}/metrics.log`);
+        await sleep(100, polling.signal);
+      }
+    })();
     const outcome = await waitForProgress(
-      () => seen() >= data.expectedSightings,
-      () => seen(),
+      () =>
+        seen() >= data.expectedSightings && metrics.addedIocs >= data.indicators.length &&
+        metrics.backlog === 0,
+      () => seen() + metrics.addedIocs - (metrics.backlog ?? 0),
       { stallMs: settings.stallMs, deadlineMs: settings.deadlineMs },
     );
+    polling.abort();
+    await poller;
     const end = await sampler.read();
     const published = await publishing;
     const firstPublish = Math.min(...published.values());
@@ -327,8 +351,8 @@ function range([low, high]: readonly [number, number], digits = 1): string {
 
 /** The table header of {@linkcode tableRow}. */
 export const TABLE_HEADER = [
-  "| workload | program | runs ok | sightings | bridge CPU s: total (start-up) | vs original | CPU/sighting ms: total, work | work ÷ 0.4 ms | CPU/indicator ms | peak RSS MB | vs original | first sighting s | per indicator p50 / p95 / max s | sightings/s | vs original | command |",
-  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+  "| workload | program | runs ok | sightings | bridge CPU s: total (start-up) | vs original | CPU/sighting ms: total, work | work vs original 0.4 ms | CPU/indicator ms | peak RSS MB | vs original | first sighting s | per indicator p50 / p95 / max s | sightings/s | vs original | sightings per CPU s (work) | command |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
 ].join("\n");
 
 /** One Markdown row summarising the runs of one workload and program. */
@@ -355,9 +379,11 @@ export function tableRow(
     `${ok.length}/${runs.length}`,
     `${sightings} of ${runs[0]?.expected ?? "?"}`,
     `${spread(total, 2)} (${spread(pick((r) => r.startupCpu), 2)})`,
-    o === undefined ? "–" : `${ratio(median(total), (o.cpuSeconds[0] + o.cpuSeconds[1]) / 2)} of ${
-      range(o.cpuSeconds)
-    }`,
+    o === undefined
+      ? "–"
+      : `${ratio(median(total), (o.cpuSeconds[0] + o.cpuSeconds[1]) / 2)} of ${
+        range(o.cpuSeconds)
+      }`,
     `${perSightingTotal.toFixed(3)}, ${spread(perSightingWork, 3)}`,
     ratio(median(perSightingWork), ORIGINAL_MS_PER_SIGHTING),
     spread(pick((r) => (1000 * r.workCpu) / r.indicators), 2),
@@ -377,6 +403,8 @@ export function tableRow(
     o === undefined
       ? "–"
       : `${ratio(median(rate), (o.perSecond[0] + o.perSecond[1]) / 2)} of ${range(o.perSecond, 0)}`,
+    // Independent of how much of a core the machine's load leaves the bridge.
+    spread(pick((r) => r.sightings / r.workCpu), 0),
     `\`${command}\``,
   ];
   return `| ${cells.join(" | ")} |`;
@@ -412,9 +440,16 @@ async function main(args: string[]): Promise<number> {
     return workload;
   });
   const repeat = Number(values.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`Cannot repeat ${values.repeat} times`);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    throw new Error(`Cannot repeat ${values.repeat} times`);
+  }
+  // "--main 'PATH FLAG...'": a program with deno flags of its own, compared side by side.
   const mains = values.main ?? [DEFAULT_MAIN];
   const label = (main: string) => main === DEFAULT_MAIN ? "src/main.ts" : main;
+  const split = (main: string) => {
+    const [path = DEFAULT_MAIN, ...flags] = main.trim().split(/\s+/);
+    return { path, flags };
+  };
   const denoFlags = values["deno-flag"] ?? [];
   const base = {
     denoFlags,
@@ -442,13 +477,20 @@ async function main(args: string[]): Promise<number> {
       // Programs take turns, so a change in machine load hits them alike.
       for (let round = 0; round < repeat; round++) {
         for (const main of mains) {
-          const result = await runWorkload(workload, data, { ...base, main });
+          const { path, flags } = split(main);
+          const result = await runWorkload(workload, data, {
+            ...base,
+            main: path,
+            denoFlags: [...denoFlags, ...flags],
+          });
           results.get(main)?.push(result);
           const note = result.outcome === "done" && result.sightings === result.expected
             ? ""
             : ` (${result.outcome}; log tail:\n${result.logTail.slice(-2000)})`;
           console.error(
-            `bench_e2e: ${workload.key} ${label(main)} run ${round + 1}: ${result.sightings} sightings, ` +
+            `bench_e2e: ${workload.key} ${label(main)} run ${
+              round + 1
+            }: ${result.sightings} sightings, ` +
               `${result.totalCpu.toFixed(2)} s CPU, ${result.peakRssMb.toFixed(1)} MB${note}`,
           );
         }
@@ -457,8 +499,10 @@ async function main(args: string[]): Promise<number> {
         const command = [
           `deno run ${E2E_PERMISSIONS} scripts/bench_e2e.ts --workloads ${workload.key}`,
           `--repeat ${repeat}`,
-          ...(main === DEFAULT_MAIN ? [] : [`--main ${main}`]),
-          ...(base.maxBackgroundTasks === 100 ? [] : [`--max-background-tasks ${base.maxBackgroundTasks}`]),
+          ...(main === DEFAULT_MAIN ? [] : [`--main '${main}'`]),
+          ...(base.maxBackgroundTasks === 100
+            ? []
+            : [`--max-background-tasks ${base.maxBackgroundTasks}`]),
           ...denoFlags.map((flag) => `--deno-flag=${flag}`),
           ...(base.profile ? ["--profile"] : []),
         ].join(" ");

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAIN,
   publishIndicators,
   quantile,
+  readMetrics,
   readProc,
   sleep,
   startPermissions,
@@ -169,9 +170,9 @@ async function importRows(
       const rss = runs.map((r) => r.rssMb);
       return {
         benchmark: `RSS at ready: ${variant.name}`,
-        result: `${spread(rss, 1)} MB (+${(quantile(rss, 0.5) - base).toFixed(1)} MB), ready after ${
-          spread(runs.map((r) => r.readyMs), 0)
-        } ms`,
+        result: `${spread(rss, 1)} MB (+${
+          (quantile(rss, 0.5) - base).toFixed(1)
+        } MB), ready after ${spread(runs.map((r) => r.readyMs), 0)} ms`,
         reference: variant.source.startsWith('import "zod"; import "yaml"')
           ? "issue: ~63 MB idle with these loaded"
           : "–",
@@ -222,14 +223,6 @@ async function idleRss(program: Program): Promise<number> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.remove(data.dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** Sum of `added_iocs` over every line of the metrics file so far. */
-async function addedIocs(path: string): Promise<number> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  let sum = 0;
-  for (const match of text.matchAll(/[ ,]added_iocs=(\d+)/g)) sum += Number(match[1]);
-  return sum;
 }
 
 interface Sample {
@@ -303,7 +296,7 @@ async function queueRows(
     const idle = await readProc(bridge.pid);
     let received = 0;
     const sampling = sampleUntil(bridge.pid, async () => {
-      received = await addedIocs(`${dir}/metrics.log`);
+      received = (await readMetrics(`${dir}/metrics.log`)).addedIocs;
       return received;
     }, stop.signal);
     const publishStarted = performance.now();
@@ -323,11 +316,20 @@ async function queueRows(
     const cpuEach = ((full?.cpuSeconds ?? NaN) - (idle?.cpuSeconds ?? NaN)) / queued * 1e6;
     const half = at(samples, queued, 0.5);
     return [{
-      benchmark: `${queued.toLocaleString("en-US")} indicators queued (max_background_tasks 2, vast 2 s)`,
-      result: `${outcome === "done" ? "" : `${outcome} at ${received}; `}RSS idle ${idleMb.toFixed(1)} MB, ` +
+      benchmark: `${
+        queued.toLocaleString("en-US")
+      } indicators queued (max_background_tasks 2, vast 2 s)`,
+      result:
+        `${outcome === "done" ? "" : `${outcome} at ${received}; `}RSS idle ${
+          idleMb.toFixed(1)
+        } MB, ` +
         `half queued ${half?.rssMb.toFixed(1) ?? "?"} MB, all queued ${fullMb.toFixed(1)} MB, ` +
-        `peak ${((full?.hwmKb ?? NaN) / 1024).toFixed(1)} MB; ≈ ${bytesEach.toFixed(0)} bytes and ` +
-        `${cpuEach.toFixed(0)} µs CPU per queued indicator; received in ${receivedSeconds.toFixed(1)} s`,
+        `peak ${((full?.hwmKb ?? NaN) / 1024).toFixed(1)} MB; ≈ ${
+          bytesEach.toFixed(0)
+        } bytes and ` +
+        `${cpuEach.toFixed(0)} µs CPU per queued indicator; received in ${
+          receivedSeconds.toFixed(1)
+        } s`,
       reference: "bounded by the queue: grows with indicators, not with time",
       command,
     }];
@@ -391,16 +393,19 @@ async function streamRows(
     const [first, middle, last] = [at(samples, total, 0), at(samples, total, 0.5), samples.at(-1)];
     const cpuEach = ((end?.cpuSeconds ?? NaN) - (idle?.cpuSeconds ?? NaN)) / bridge.lines * 1000;
     const mb = (s: Sample | undefined) => s === undefined ? "?" : s.rssMb.toFixed(1);
+    // Every tenth of the stream, so a plateau can be told from steady growth.
+    const steps = Array.from({ length: 10 }, (_, i) => mb(at(samples, total, (i + 1) / 10)))
+      .map((value) => value.replace(/\.\d$/, "")).join(" ");
     return [{
       benchmark: `${total.toLocaleString("en-US")} sightings streamed from one query to STDOUT`,
       result: `${outcome === "done" ? "" : `${outcome} at ${bridge.lines}; `}RSS idle ${
         ((idle?.rssKb ?? NaN) / 1024).toFixed(1)
       } MB, start ${mb(first)} MB, middle ${mb(middle)} MB, end ${mb(last)} MB, peak ${
         ((end?.hwmKb ?? NaN) / 1024).toFixed(1)
-      } MB; ${Math.round(bridge.lines / seconds).toLocaleString("en-US")} sightings/s, ${
-        cpuEach.toFixed(4)
-      } ms CPU per sighting`,
-      reference: "bounded: end ≈ middle",
+      } MB (at 10 %…100 %: ${steps}); ${
+        Math.round(bridge.lines / seconds).toLocaleString("en-US")
+      } sightings/s, ${cpuEach.toFixed(4)} ms CPU per sighting`,
+      reference: "bounded: a plateau, not growth with the stream",
       command,
     }];
   } finally {
@@ -434,15 +439,29 @@ async function main(args: string[]): Promise<number> {
   const rows: MemoryRow[] = [];
   if (parts.has("imports")) {
     rows.push(
-      ...await importRows(program, Number(values.repeat), command("imports", ` --repeat ${values.repeat}`)),
+      ...await importRows(
+        program,
+        Number(values.repeat),
+        command("imports", ` --repeat ${values.repeat}`),
+      ),
     );
   }
   if (parts.has("queue")) {
-    rows.push(...await queueRows(program, Number(values.queued), command("queue", ` --queued ${values.queued}`)));
+    rows.push(
+      ...await queueRows(
+        program,
+        Number(values.queued),
+        command("queue", ` --queued ${values.queued}`),
+      ),
+    );
   }
   if (parts.has("stream")) {
     rows.push(
-      ...await streamRows(program, Number(values.streamed), command("stream", ` --streamed ${values.streamed}`)),
+      ...await streamRows(
+        program,
+        Number(values.streamed),
+        command("stream", ` --streamed ${values.streamed}`),
+      ),
     );
   }
   console.log("| memory benchmark | result | reference | command |");

@@ -42,6 +42,12 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--allow-sys=hostname",
 ];
 
+/**
+ * A small young generation: streaming a million sightings then levels off at
+ * about 88 MB instead of 135 MB, for the same CPU (scripts/bench_memory.ts).
+ */
+export const RUNTIME_V8_FLAGS: readonly string[] = ["--v8-flags=--max-semi-space-size=4"];
+
 /** The program's entry point, relative to the repository root. */
 export const ENTRY_POINT = "src/main.ts";
 
@@ -134,6 +140,7 @@ export function planCompile(args: readonly string[], context: CompileContext = {
         // Without it the whole lockfile (test-only packages too) would be embedded.
         "--exclude-unused-npm",
         ...RUNTIME_PERMISSIONS,
+        ...RUNTIME_V8_FLAGS,
         ...addonExcludes(target, context).flatMap((path) => ["--exclude", path]),
         "--target",
         target,

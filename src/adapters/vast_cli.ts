@@ -48,6 +48,16 @@ export class VastCli implements Backend, LiveBackend {
   readonly #maxLineBytes: number;
   readonly #clock: Clock;
   #probe: Promise<ProbeResult> | undefined;
+  #gate: Promise<void> = Promise.resolve();
+
+  /** One spawn per event-loop turn, so a burst of queries does not block I/O. */
+  async #spawnTurn(): Promise<void> {
+    const previous = this.#gate;
+    let release = () => {};
+    this.#gate = new Promise((resolve) => release = resolve);
+    await previous;
+    setTimeout(release, 0);
+  }
 
   constructor(options: VastCliOptions) {
     this.#binary = options.binary;
@@ -97,6 +107,7 @@ export class VastCli implements Backend, LiveBackend {
       vastQuery(ioc),
     ]);
     this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
+    await this.#spawnTurn();
     const started = this.#clock.monotonic();
     let lines = 0;
     const result = await runLines(this.#binary, {

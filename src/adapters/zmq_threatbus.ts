@@ -44,7 +44,7 @@ export interface ZmqThreatBusOptions {
 }
 
 const POLL_MIN_MS = 1;
-const POLL_MAX_MS = 20;
+const POLL_MAX_MS = 100;
 /** Consecutive ready messages handled before yielding to timers and I/O. */
 const BURST = 256;
 /**
@@ -136,7 +136,7 @@ export class ZmqThreatBus implements ThreatBus {
       ipv6: this.#ipv6,
     });
     this.#outbound = new Outbound({
-      limit: checkNumber("outboundQueueLimit", options.outboundQueueLimit ?? 100_000, 1),
+      limit: checkNumber("outboundQueueLimit", options.outboundQueueLimit ?? 10_000, 1),
       logger: options.logger,
       clock: options.clock,
       ipv6: this.#ipv6,
@@ -207,7 +207,7 @@ export class ZmqThreatBus implements ThreatBus {
     if (!/^\S+$/.test(frame.topic)) {
       throw new TypeError(`Cannot publish: topic "${frame.topic}" is empty or contains whitespace`);
     }
-    await this.#outbound.enqueue(`${frame.topic} ${frame.body}`, signal);
+    await this.#outbound.enqueue(`${frame.topic} ${frame.body}`, frame.topic, signal);
   }
 
   /** Stops the loops, unsubscribes, drains queued frames briefly and closes every socket. */
@@ -532,7 +532,7 @@ class Outbound {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #ipv6: boolean;
-  readonly #queue: string[] = [];
+  readonly #queue = new FrameQueue();
   readonly #stop = new AbortController();
   readonly #wakeup = new Wakeup();
   readonly #space = new Wakeup();
@@ -557,14 +557,14 @@ class Outbound {
     this.#wakeup.notify();
   }
 
-  async enqueue(message: string, signal: AbortSignal | undefined): Promise<void> {
+  async enqueue(message: string, topic: string, signal: AbortSignal | undefined): Promise<void> {
     while (this.#queue.length >= this.#limit && !this.#closed) {
       signal?.throwIfAborted();
       await this.#space.wait(signal);
     }
     signal?.throwIfAborted();
     if (this.#closed) throw new Error("Cannot publish: the Threat Bus connection is closed");
-    this.#queue.push(message);
+    this.#queue.push(message, topic);
     this.#wakeup.notify();
   }
 
@@ -592,7 +592,7 @@ class Outbound {
       this.#logger.warning("Dropping frames Threat Bus did not take before closing", {
         frames: this.#queue.length,
       });
-      this.#queue.length = 0;
+      this.#queue.clear();
     }
   }
 
@@ -632,8 +632,8 @@ class Outbound {
   async #send(link: OutboundLink): Promise<boolean> {
     let sent = 0;
     while (this.#queue.length > 0 && sent < BURST) {
-      const message = this.#queue[0] as string;
-      const verdict = link.verdict(message);
+      const [message, topic] = this.#queue.peek();
+      const verdict = link.verdict(message, topic);
       if (verdict === "hold") break;
       if (verdict === "send") {
         try {
@@ -662,6 +662,10 @@ class OutboundLink {
   readonly socket: zmq.XPublisher;
   readonly #logger: Logger;
   readonly #prefixes = new Set<string>();
+  readonly #cache = new Map<string, "send" | "drop">();
+  #cacheSize = -1;
+  #cacheVersion = -1;
+  #version = 0;
 
   constructor(address: string, logger: Logger, ipv6: boolean) {
     this.address = address;
@@ -692,6 +696,7 @@ class OutboundLink {
       const listening = this.#prefixes.size > 0;
       if (message[0] === 1) this.#prefixes.add(prefix);
       if (message[0] === 0) this.#prefixes.delete(prefix);
+      this.#version++;
       if (!listening && this.#prefixes.size > 0) {
         this.#logger.info("Threat Bus is listening for frames", { address: this.address });
       } else if (listening && this.#prefixes.size === 0) {
@@ -704,10 +709,25 @@ class OutboundLink {
   }
 
   /** "hold" while nobody listens; "drop" for a topic the listening broker never wants. */
-  verdict(message: string): "send" | "hold" | "drop" {
+  verdict(message: string, topic: string): "send" | "hold" | "drop" {
     if (this.#prefixes.size === 0) return "hold";
-    for (const prefix of this.#prefixes) if (message.startsWith(prefix)) return "send";
-    return "drop";
+    if (this.#cacheSize !== this.#prefixes.size || this.#cacheVersion !== this.#version) {
+      this.#cache.clear();
+      this.#cacheSize = this.#prefixes.size;
+      this.#cacheVersion = this.#version;
+    }
+    let verdict = this.#cache.get(topic);
+    if (verdict !== undefined) return verdict;
+    const head = `${topic} `;
+    let longer = false;
+    verdict = "drop";
+    for (const prefix of this.#prefixes) {
+      if (prefix.length > head.length) longer = true;
+      else if (head.startsWith(prefix)) verdict = "send";
+    }
+    if (!longer) this.#cache.set(topic, verdict);
+    else for (const prefix of this.#prefixes) if (message.startsWith(prefix)) return "send";
+    return verdict;
   }
 
   close(lingerMs: number): void {
@@ -814,4 +834,41 @@ function checkNumber(name: string, value: number, min: number): number {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+}
+
+/** A FIFO of frames with O(1) removal at the head (Array#shift is O(n) on large arrays). */
+class FrameQueue {
+  #items: (string | undefined)[] = [];
+  #topics: (string | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(message: string, topic: string): void {
+    this.#items.push(message);
+    this.#topics.push(topic);
+  }
+
+  peek(): [string, string] {
+    return [this.#items[this.#head] as string, this.#topics[this.#head] as string];
+  }
+
+  shift(): void {
+    this.#items[this.#head] = undefined;
+    this.#topics[this.#head] = undefined;
+    this.#head++;
+    if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#topics = this.#topics.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#topics = [];
+    this.#head = 0;
+  }
 }
