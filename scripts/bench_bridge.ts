@@ -4,6 +4,7 @@
  * subprocess, samples its CPU time and memory from /proc, counts what reaches
  * the Threat Bus emulator or the bridge's stdout, and summarises CPU profiles.
  */
+import { pause } from "../src/adapters/clock.ts";
 import type { ReceivedFrame, ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
 
 /** The program the benchmarks run unless told otherwise. */
@@ -106,18 +107,7 @@ export class ProcSampler {
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+export const sleep = pause;
 
 /** How to start a bridge. */
 export interface BridgeLaunch {

@@ -10,6 +10,7 @@
 
 import * as zmq from "zeromq";
 import type { Clock } from "../ports.ts";
+import { pause } from "./clock.ts";
 
 /** Options for {@link probeThreatBus}. */
 export interface ThreatBusProbeOptions {
@@ -102,18 +103,4 @@ function parseAddress(endpoint: string): string {
     throw new TypeError(`Cannot use Threat Bus endpoint "${endpoint}": expected "host:port"`);
   }
   return `tcp://${match[1]}:${port}`;
-}
-
-/** Poll spacing: a wall-clock detail of the zeromq workaround, not protocol time. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -23,6 +23,7 @@
 
 import * as zmq from "zeromq";
 import { parseArgs } from "node:util";
+import { pause } from "../../src/adapters/clock.ts";
 
 /** Ports (0 = ephemeral) and the indicators the emulator hands out. */
 export interface ThreatBusEmulatorOptions {
@@ -429,19 +430,6 @@ async function bind(socket: zmq.Socket, port: number): Promise<number> {
 function randomTopic(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return String.fromCharCode(...[...bytes].map((b) => 97 + (b % 26)));
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 function parseCommandLine(args: readonly string[]) {
