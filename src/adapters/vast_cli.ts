@@ -59,6 +59,10 @@ export class VastCli implements Backend, LiveBackend {
     setTimeout(release, 0);
   }
 
+  #cannotRun(error: Error): string {
+    return `Cannot run "${this.#binary}": ${error.message}`;
+  }
+
   constructor(options: VastCliOptions) {
     this.#binary = options.binary;
     this.#endpoint = options.endpoint;
@@ -73,9 +77,7 @@ export class VastCli implements Backend, LiveBackend {
     this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
     const result = await runCollect(this.#binary, { args, signal, clock: this.#clock });
     if (result.kind === "spawn_failed") {
-      throw new Error(`Cannot run "${this.#binary}": ${result.error.message}`, {
-        cause: result.error,
-      });
+      throw new Error(this.#cannotRun(result.error), { cause: result.error });
     }
     if (result.kind !== "exited" || result.code !== 0) {
       throw new Error(`Cannot reach VAST at "${this.#endpoint}": ${describeExit(result)}`);
@@ -138,10 +140,7 @@ export class VastCli implements Backend, LiveBackend {
     });
     switch (result.kind) {
       case "spawn_failed":
-        return {
-          status: "failed",
-          detail: `Cannot run "${this.#binary}": ${result.error.message}`,
-        };
+        return { status: "failed", detail: this.#cannotRun(result.error) };
       case "timeout":
         return {
           status: "timeout",
@@ -183,10 +182,7 @@ export class VastCli implements Backend, LiveBackend {
     });
     switch (result.kind) {
       case "spawn_failed":
-        return {
-          status: "failed",
-          detail: `Cannot run "${this.#binary}": ${result.error.message}`,
-        };
+        return { status: "failed", detail: this.#cannotRun(result.error) };
       case "timeout":
         return { status: "failed", detail: describeExit(result) };
       case "exited":
@@ -229,10 +225,7 @@ export class VastCli implements Backend, LiveBackend {
       clock: this.#clock,
     });
     if (result.kind === "spawn_failed") {
-      return {
-        status: "failed",
-        detail: `Cannot run "${this.#binary}": ${result.error.message}`,
-      };
+      return { status: "failed", detail: this.#cannotRun(result.error) };
     }
     if (result.kind === "exited" && result.code === 0 && result.signal === null) {
       return { status: "ok" };
