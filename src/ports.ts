@@ -90,6 +90,18 @@ export interface Backend {
       readonly signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome>;
+  /**
+   * Optional: one query, in one backend call, for the events that match any of
+   * `iocs`; each event is delivered once. Otherwise as {@link retro}. The
+   * caller works out which IoC a line belongs to.
+   */
+  retroAny?(
+    iocs: readonly PointIoc[],
+    options: RetroQueryOptions & {
+      readonly onLine: (line: string) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome>;
 }
 
 /** How one attachment to a live matcher ended; it is meant to run until aborted. */

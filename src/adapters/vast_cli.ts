@@ -4,7 +4,7 @@
  */
 
 import { matcherReference, parseLiveMatchLine } from "../core/live_match.ts";
-import { vastQuery } from "../core/vast_query.ts";
+import { vastQuery, vastQueryAny } from "../core/vast_query.ts";
 import type {
   Backend,
   Clock,
@@ -89,8 +89,30 @@ export class VastCli implements Backend, LiveBackend {
    * `onLine` as it streams. Rejects only on abort (with `signal.reason`) or when
    * `onLine` throws.
    */
-  async retro(
+  retro(
     ioc: PointIoc,
+    options: RetroQueryOptions & {
+      readonly onLine: (line: string) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome> {
+    return this.#export(vastQuery(ioc), { ioc: ioc.value }, options);
+  }
+
+  /** As {@linkcode retro}, for the events that match any of `iocs`, in one `vast` process. */
+  retroAny(
+    iocs: readonly PointIoc[],
+    options: RetroQueryOptions & {
+      readonly onLine: (line: string) => void | Promise<void>;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<RetroQueryOutcome> {
+    return this.#export(vastQueryAny(iocs), { iocs: iocs.length }, options);
+  }
+
+  async #export(
+    query: string,
+    about: Readonly<Record<string, string | number>>,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
@@ -106,7 +128,7 @@ export class VastCli implements Backend, LiveBackend {
       ...(lowPriority ? ["--low-priority"] : []),
       ...(maxEvents > 0 ? [`--max-events=${Math.floor(maxEvents)}`] : []),
       "json",
-      vastQuery(ioc),
+      query,
     ]);
     this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
     await this.#spawnTurn();
@@ -122,7 +144,7 @@ export class VastCli implements Backend, LiveBackend {
         this.#logger.warning("Dropped an oversized VAST result line", {
           bytes,
           limit: this.#maxLineBytes,
-          ioc: ioc.value,
+          ...about,
         }),
       onLine: (line) => {
         // VAST prints no blank lines of its own; one is noise, not an event.
@@ -133,7 +155,7 @@ export class VastCli implements Backend, LiveBackend {
     });
     const durationMs = this.#clock.monotonic() - started;
     this.#logger.debug("VAST query finished", {
-      ioc: ioc.value,
+      ...about,
       outcome: result.kind,
       lines,
       durationMs: Math.round(durationMs),

@@ -36,6 +36,8 @@ export interface BridgeSettings {
   readonly retroRetries?: number;
   /** Waits between those attempts; default 1 s doubling to 30 s. */
   readonly retroBackoff?: BackoffOptions;
+  /** Most indicators one retro query serves (`retro_match_batch_size`); default 1. */
+  readonly retroBatchSize?: number;
   /** How long running queries may finish after shutdown began. */
   readonly shutdownGraceMs: number;
   /** For log lines only. */
@@ -100,6 +102,9 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
       maxEvents: deps.settings.retroMaxEvents,
       timeoutSeconds: deps.settings.retroTimeoutSeconds,
       ...(deps.settings.retroRetries === undefined ? {} : { retries: deps.settings.retroRetries }),
+      ...(deps.settings.retroBatchSize === undefined
+        ? {}
+        : { batchSize: deps.settings.retroBatchSize }),
       ...(deps.settings.retroBackoff === undefined
         ? {}
         : { retryBackoff: deps.settings.retroBackoff }),

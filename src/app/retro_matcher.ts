@@ -1,9 +1,11 @@
 import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
+import { batchFamily, isBatchable } from "../core/retro_batch.ts";
 import { parseEventLine, retroSighting, type Sighting } from "../core/sighting.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Backend, Clock, Logger, RetroQueryOptions, RetroQueryOutcome } from "../ports.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { attemptBatch } from "./retro_batch_attempt.ts";
 
 /** What {@linkcode RetroMatcher} needs from the outside. */
 export interface RetroMatcherDeps {
@@ -45,13 +47,31 @@ export interface RetroMatcherOptions extends RetroQueryOptions {
   readonly retries?: number;
   /** Waits between attempts, holding the query's slot; default 1 s doubling to 30 s. */
   readonly retryBackoff?: BackoffOptions;
+  /**
+   * Most IoCs one query may serve (`retro_match_batch_size`); default 1, which
+   * runs one query per IoC. Used only where the backend can (`retroAny`) and
+   * `maxEvents` is 0, as a per-query cap would mean something else for a batch.
+   */
+  readonly batchSize?: number;
+  /**
+   * A batch that is not full starts at most this long after the previous
+   * query started, so that indicators arriving together share one; default 25.
+   */
+  readonly batchLingerMs?: number;
+  /** Result text a batch holds until it ends; default 1 MiB. */
+  readonly batchBufferBytes?: number;
 }
 
 interface Job {
   readonly key: string;
   readonly indicator: Indicator;
   readonly ioc: PointIoc;
+  /** Must be queried alone: a batch could not tell its results apart. */
+  readonly solo?: boolean;
 }
+
+/** How many queued jobs the search for batch members looks at, per member. */
+const BATCH_SCAN_FACTOR = 4;
 
 /**
  * Runs one historical query per indicator with bounded concurrency and turns
@@ -71,6 +91,10 @@ export class RetroMatcher {
   readonly #backingOff = new Map<Job, AbortController>();
   /** Wakes `waitForBacklog` callers whenever a query ends. */
   readonly #settled = new Set<() => void>();
+  /** Jobs in running queries (a batch holds several). */
+  #runningJobs = 0;
+  #lastStartMs = Number.NEGATIVE_INFINITY;
+  #lingering = false;
 
   constructor(deps: RetroMatcherDeps, options: RetroMatcherOptions) {
     this.#deps = deps;
@@ -80,7 +104,7 @@ export class RetroMatcher {
 
   /** Queries waiting or running (the `retro_match_backlog` gauge). */
   get backlog(): number {
-    return this.#queue.size + this.#running.size;
+    return this.#queue.size + this.#runningJobs;
   }
 
   /** Queues the query for one indicator; returns false for a duplicate already queued. */
@@ -167,16 +191,144 @@ export class RetroMatcher {
 
   #pump(): void {
     while (this.#running.size < this.#options.concurrency && this.#queue.size > 0) {
-      const [key, job] = this.#queue.entries().next().value as [string, Job];
-      this.#queue.delete(key);
-      const task: Promise<void> = this.#run(job).finally(() => {
-        this.#running.delete(task);
-        this.#pump();
-        this.#updateBacklog();
-        this.#notifySettled();
-      });
+      const jobs = this.#takeJobs();
+      if (jobs === undefined) return this.#linger();
+      this.#lastStartMs = this.#deps.clock.monotonic();
+      this.#runningJobs += jobs.length;
+      const task: Promise<void> =
+        (jobs.length === 1 ? this.#run(jobs[0] as Job) : this.#runBatch(jobs))
+          .finally(() => {
+            this.#running.delete(task);
+            this.#runningJobs -= jobs.length;
+            this.#pump();
+            this.#updateBacklog();
+            this.#notifySettled();
+          });
       this.#running.add(task);
     }
+  }
+
+  /**
+   * Removes and returns the jobs of the next query: the oldest job, with
+   * waiting jobs of its family when batching; undefined when a batch that is
+   * not full should wait for more.
+   */
+  #takeJobs(): Job[] | undefined {
+    const first = this.#queue.values().next().value as Job;
+    const size = this.#batchSize();
+    if (size <= 1 || first.solo === true || !isBatchable(first.ioc)) {
+      this.#queue.delete(first.key);
+      return [first];
+    }
+    const family = batchFamily(first.ioc.type);
+    const jobs: Job[] = [];
+    const values = new Set<string>();
+    let scanned = 0;
+    for (const job of this.#queue.values()) {
+      if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
+      if (job.solo === true || batchFamily(job.ioc.type) !== family || !isBatchable(job.ioc)) {
+        continue;
+      }
+      values.add(job.ioc.value);
+      jobs.push(job);
+    }
+    const lingerMs = this.#options.batchLingerMs ?? 25;
+    const since = this.#deps.clock.monotonic() - this.#lastStartMs;
+    if (values.size < size && since < lingerMs && !this.#abort.signal.aborted) return undefined;
+    for (const job of jobs) this.#queue.delete(job.key);
+    return jobs;
+  }
+
+  #batchSize(): number {
+    const { batchSize = 1, maxEvents } = this.#options;
+    return maxEvents > 0 || this.#deps.backend.retroAny === undefined ? 1 : batchSize;
+  }
+
+  /** Pumps again once the linger time since the last start is over. */
+  #linger(): void {
+    if (this.#lingering) return;
+    this.#lingering = true;
+    const lingerMs = this.#options.batchLingerMs ?? 25;
+    const waitMs = Math.max(0, this.#lastStartMs + lingerMs - this.#deps.clock.monotonic());
+    this.#deps.clock.sleep(waitMs, this.#abort.signal).catch(() => {}).finally(() => {
+      this.#lingering = false;
+      this.#pump();
+    });
+  }
+
+  /**
+   * Runs one query for several IoCs and reports each certain result line for
+   * its IoC's indicators; IoCs whose lines it cannot tell apart, and all of
+   * them when it fails, go back to the queue to be queried alone.
+   */
+  async #runBatch(jobs: readonly Job[]): Promise<void> {
+    const { backend, clock, metrics } = this.#deps;
+    const byValue = new Map<string, Job[]>();
+    for (const job of jobs) {
+      const same = byValue.get(job.ioc.value);
+      if (same === undefined) byValue.set(job.ioc.value, [job]);
+      else same.push(job);
+    }
+    const iocs = [...byValue.values()].map((same) => (same[0] as Job).ioc);
+    const attempt = await attemptBatch(iocs, {
+      backend: backend as Required<typeof backend>,
+      clock,
+      log: this.#log,
+      timeoutSeconds: this.#options.timeoutSeconds,
+      maxBufferBytes: this.#options.batchBufferBytes ?? 1 << 20,
+      signal: this.#abort.signal,
+    });
+    if (attempt.status === "stopped") {
+      this.#log.warning("Batched retro query stopped at shutdown", { iocs: iocs.length });
+      for (const job of jobs) this.#finish(job, "stopped", 0, attempt.seconds);
+      return;
+    }
+    const alone: Job[] = attempt.status === "fallback"
+      ? [...jobs]
+      : jobs.filter((job) => attempt.tainted.has(job.ioc.value));
+    if (attempt.status === "fallback") {
+      this.#log.info("Batched retro query falls back to one query per IoC", {
+        iocs: iocs.length,
+        reason: attempt.reason,
+      });
+    } else {
+      for (const [value, same] of byValue) {
+        if (attempt.tainted.has(value)) continue;
+        const lines = attempt.lines.get(value) ?? [];
+        for (const job of same) {
+          let sightings = 0;
+          for (const line of lines) {
+            const parsed = parseEventLine(line);
+            if (!parsed.ok) continue;
+            sightings++;
+            const stamp = { uuid: this.#deps.newUuid(), createdMs: clock.now() };
+            await this.#deps.report(retroSighting(job.indicator, parsed.event, stamp));
+          }
+          metrics.observe("retro_matches_per_ioc", sightings);
+          metrics.observe("retro_query_time_per_ioc", attempt.seconds);
+          this.#log.debug("Retro query finished", {
+            indicator: job.indicator.id,
+            ioc: job.ioc.value,
+            sightings,
+            seconds: Number(attempt.seconds.toFixed(3)),
+            batch: iocs.length,
+          });
+          this.#finish(job, "ok", sightings, attempt.seconds);
+        }
+      }
+    }
+    if (alone.length === 0) return;
+    if (this.#retrying.signal.aborted) {
+      for (const job of alone) this.#finish(job, "stopped", 0, attempt.seconds);
+      return;
+    }
+    for (const job of alone) {
+      if (!this.#queue.has(job.key)) this.#queue.set(job.key, { ...job, solo: true });
+    }
+  }
+
+  #finish(job: Job, status: RetroQueryResult["status"], sightings: number, seconds: number): void {
+    this.#deps.onFinished?.({ indicator: job.indicator, ioc: job.ioc, status, sightings, seconds });
   }
 
   #notifySettled(): void {

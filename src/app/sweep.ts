@@ -32,6 +32,8 @@ export interface SweepSettings {
   readonly concurrency: number;
   /** `retro_match_retries`: further attempts for a refused query; default 0. */
   readonly retries?: number;
+  /** `retro_match_batch_size`: most indicators one query serves; default 1. */
+  readonly batchSize?: number;
   /** Print each distinct query through `printQuery` instead of running it. */
   readonly dryRun: boolean;
   /** Queries waiting before reading a file pauses; default 10,000. */
@@ -116,6 +118,7 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       maxEvents: settings.maxEvents,
       timeoutSeconds: settings.timeoutSeconds,
       retries: settings.retries ?? 0,
+      batchSize: settings.batchSize ?? 1,
     },
   );
   const keeper = new AbortController();

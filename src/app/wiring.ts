@@ -113,6 +113,7 @@ export function bridgeSettings(config: Config): BridgeSettings {
     retroTimeoutSeconds: config.retro_match_timeout,
     maxBackgroundTasks: config.max_background_tasks,
     retroRetries: config.retro_match_retries,
+    retroBatchSize: config.retro_match_batch_size,
     shutdownGraceMs: config.shutdown_timeout * 1000,
     backendName: `VAST at ${config.vast}`,
     // The config schema requires matcher_name whenever live_match is true.

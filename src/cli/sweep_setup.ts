@@ -129,6 +129,7 @@ export async function prepareSweep(
       timeoutSeconds: config.retro_match_timeout,
       concurrency: config.max_background_tasks,
       retries: config.retro_match_retries,
+      batchSize: config.retro_match_batch_size,
       dryRun: options.dryRun,
     },
     source,

@@ -187,6 +187,11 @@ export const ConfigSchema = z.object({
   sink: optionalText('"STDOUT", "file:<path>" or a non-empty command line'),
   sink_format: choice(SINK_FORMATS, "context"),
   retro_match_retries: wholeNumber({ min: 0, default: 3, expected: "a whole number ≥ 0" }),
+  retro_match_batch_size: wholeNumber({
+    min: 1,
+    default: 32,
+    expected: "a whole number ≥ 1 (1 = one query per indicator)",
+  }),
   shutdown_timeout: seconds(10, "a number of seconds ≥ 0"),
   max_message_bytes: wholeNumber({
     min: 1024,

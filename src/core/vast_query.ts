@@ -22,3 +22,8 @@ export function vastQuery(ioc: PointIoc): string {
       return `${quoteVastString(ioc.value)} == net.uri`;
   }
 }
+
+/** One query for the events that match any of `iocs` (a flat disjunction of their queries). */
+export function vastQueryAny(iocs: readonly PointIoc[]): string {
+  return iocs.map(vastQuery).join(" || ");
+}

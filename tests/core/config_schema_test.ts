@@ -42,6 +42,7 @@ Deno.test("defaults match the original's documented defaults", () => {
     max_background_tasks: 500,
     sink_format: "context",
     retro_match_retries: 3,
+    retro_match_batch_size: 32,
     shutdown_timeout: 10,
     max_message_bytes: 16 * 1024 * 1024,
     max_result_line_bytes: 16 * 1024 * 1024,

@@ -113,6 +113,16 @@ Deno.test("the vast stand-in answers status, the help probe and each query", asy
     deepEqual(lines(answer.out), [...single, ...single, ...single]);
     const unknown = await runVast(data.vastBinary, [...args, quiet?.query ?? "203.0.113.9"]);
     deepEqual(unknown, { code: 0, out: "" });
+    const hits = data.indicators.filter((i) => i.expected > 0).slice(0, 3);
+    const batch = await runVast(data.vastBinary, [
+      ...args,
+      [quiet?.query ?? "203.0.113.9", ...hits.map((i) => i.query)].join(" || "),
+    ]);
+    equal(
+      lines(batch.out).length,
+      hits.reduce((sum, i) => sum + i.expected, 0),
+      "a batched query prints each indicator's results once",
+    );
     equal((await runVast(data.vastBinary, ["-e", "x:1", "matcher"])).code, 1);
   });
 });

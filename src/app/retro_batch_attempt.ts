@@ -1,0 +1,109 @@
+import { batchValues, candidateValues } from "../core/retro_batch.ts";
+import type { PointIoc } from "../core/ioc.ts";
+import { parseEventLine } from "../core/sighting.ts";
+import type { Backend, Clock, Logger } from "../ports.ts";
+
+/** How one batched query ended. */
+export type BatchAttempt =
+  | {
+    readonly status: "ok";
+    /** Result lines that certainly belong to one value, per value. */
+    readonly lines: ReadonlyMap<string, readonly string[]>;
+    /** Values that met a line shared with another value: each must be queried alone. */
+    readonly tainted: ReadonlySet<string>;
+    readonly skipped: number;
+    readonly seconds: number;
+  }
+  | {
+    /** Nothing can be reported from it: every IoC is to be queried alone. */
+    readonly status: "fallback";
+    readonly reason: string;
+    readonly seconds: number;
+  }
+  | { readonly status: "stopped"; readonly seconds: number };
+
+/** What {@linkcode attemptBatch} needs. */
+export interface BatchAttemptOptions {
+  readonly backend: Backend & Required<Pick<Backend, "retroAny">>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timeoutSeconds: number;
+  /** Result text held until the query ends; past it the batch gives up. */
+  readonly maxBufferBytes: number;
+  /** Aborts the query for good (shutdown); the attempt then ends "stopped". */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one query for `iocs` (distinct values) and sorts its result lines by
+ * the value each certainly belongs to. Lines are held, not reported, until the
+ * query ends, because a later line may show that a value's lines cannot be
+ * told apart; a value's held lines are then dropped and it is queried alone.
+ * Never rejects.
+ */
+export async function attemptBatch(
+  iocs: readonly PointIoc[],
+  options: BatchAttemptOptions,
+): Promise<BatchAttempt> {
+  const { backend, clock, log, signal } = options;
+  const batch = batchValues(iocs);
+  const values = batch.values;
+  const lines = new Map<string, string[]>();
+  const tainted = new Set<string>();
+  const giveUp = new AbortController();
+  let reason: string | undefined;
+  let held = 0;
+  let skipped = 0;
+  const stop = (why: string) => {
+    reason ??= why;
+    giveUp.abort(new Error(why));
+  };
+  const started = clock.monotonic();
+  const seconds = () => (clock.monotonic() - started) / 1000;
+  try {
+    const outcome = await backend.retroAny(iocs, {
+      maxEvents: 0,
+      timeoutSeconds: options.timeoutSeconds,
+      signal: AbortSignal.any([signal, giveUp.signal]),
+      onLine: (line) => {
+        if (line.trim() === "" || giveUp.signal.aborted) return;
+        const parsed = parseEventLine(line);
+        if (!parsed.ok) {
+          skipped++;
+          log.warning("Skipping a result line", { iocs: iocs.length, reason: parsed.reason });
+          return;
+        }
+        const found = candidateValues(parsed.event, batch);
+        if (found.length === 0) return stop("a result line shows none of the batch's values");
+        if (found.length > 1) {
+          for (const value of found) tainted.add(value);
+          if (tainted.size === values.size) stop("every value shares result lines with another");
+          return;
+        }
+        const value = found[0] as string;
+        held += line.length;
+        if (held > options.maxBufferBytes) {
+          return stop(`more than ${options.maxBufferBytes} bytes of results`);
+        }
+        const kept = lines.get(value);
+        if (kept === undefined) lines.set(value, [line]);
+        else kept.push(line);
+      },
+    });
+    if (reason !== undefined) return { status: "fallback", reason, seconds: seconds() };
+    if (outcome.status !== "ok") {
+      return {
+        status: "fallback",
+        reason: `the query ${outcome.status === "timeout" ? "timed out" : "failed"}: ${
+          outcome.detail ?? "no detail"
+        }`,
+        seconds: seconds(),
+      };
+    }
+    return { status: "ok", lines, tainted, skipped, seconds: seconds() };
+  } catch (error) {
+    if (signal.aborted) return { status: "stopped", seconds: seconds() };
+    if (reason !== undefined) return { status: "fallback", reason, seconds: seconds() };
+    return { status: "fallback", reason: `unexpected error: ${error}`, seconds: seconds() };
+  }
+}
