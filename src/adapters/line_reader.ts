@@ -10,12 +10,16 @@ export interface ReadLinesOptions {
 
 const NEWLINE = 10;
 const CARRIAGE_RETURN = 13;
+/** Bytes read at once from a byte stream, into one buffer reused for every read. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Splits a byte stream into lines as it arrives: `\n` separates, a trailing
  * `\r` is removed, invalid UTF-8 becomes U+FFFD, and a final line without a
  * newline is yielded too. Memory stays within about `maxLineBytes` plus one
  * chunk however long a line is, because an oversized line is counted, not kept.
+ * A byte stream (a child's stdout) is read into one reused buffer, so reading
+ * allocates nothing per chunk beyond the strings it yields.
  */
 export async function* readLines(
   stream: ReadableStream<Uint8Array>,
@@ -25,7 +29,10 @@ export async function* readLines(
   // Every line is complete before decoding, and `\n` never occurs inside a
   // multi-byte sequence, so a fresh (non-streaming) decode per line is exact.
   const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-  const reader = stream.getReader();
+  const reader = byteReader(stream) ?? stream.getReader();
+  let buffer: ArrayBuffer | undefined = reader instanceof ReadableStreamBYOBReader
+    ? new ArrayBuffer(READ_BUFFER_BYTES)
+    : undefined;
   let cancelling: Promise<void> | undefined;
   const onAbort = () => {
     cancelling = reader.cancel(signal?.reason);
@@ -48,12 +55,17 @@ export async function* readLines(
   try {
     signal?.throwIfAborted();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = buffer === undefined
+        ? await (reader as ReadableStreamDefaultReader<Uint8Array>).read()
+        : await (reader as ReadableStreamBYOBReader).read(new Uint8Array(buffer));
       if (signal?.aborted) throw signal.reason;
-      if (done) {
+      if (done || value === undefined) {
         finished = true;
         break;
       }
+      // The next read takes this buffer back, so a partial line is copied out.
+      const reused = buffer !== undefined;
+      if (reused) buffer = value.buffer as ArrayBuffer;
       let start = 0;
       for (;;) {
         const newline = value.indexOf(NEWLINE, start);
@@ -73,7 +85,7 @@ export async function* readLines(
           yield decode(line);
           if (signal?.aborted) throw signal.reason;
         } else if (length > 0) {
-          parts.push(value.subarray(start, end));
+          parts.push(reused ? value.slice(start, end) : value.subarray(start, end));
           partBytes += length;
         }
         if (newline === -1) break;
@@ -99,6 +111,15 @@ export async function* readLines(
       await reader.cancel().catch(() => {});
     }
     reader.releaseLock();
+  }
+}
+
+function byteReader(stream: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: read its chunks as they come.
+    return undefined;
   }
 }
 

@@ -2,6 +2,12 @@
 export interface LineWriterOptions {
   /** Bytes buffered before a write waits for the stream (backpressure). Default 64 KiB. */
   readonly highWaterBytes?: number;
+  /**
+   * Encode into one buffer reused for every write, instead of a new one per
+   * batch; only for streams that are done with a chunk once its write resolves
+   * (Deno's files, pipes and standard output), not ones that keep chunks.
+   */
+  readonly reuseBuffer?: boolean;
 }
 
 const DEFAULT_HIGH_WATER_BYTES = 64 * 1024;
@@ -15,6 +21,7 @@ export class LineWriter {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #encoder = new TextEncoder();
   readonly #highWater: number;
+  readonly #buffer: Uint8Array | undefined;
   #pending: string[] = [];
   #pendingBytes = 0;
   #flushing: Promise<void> | undefined;
@@ -24,6 +31,8 @@ export class LineWriter {
   constructor(stream: WritableStream<Uint8Array>, options: LineWriterOptions = {}) {
     this.#writer = stream.getWriter();
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    // Three bytes per UTF-16 unit is UTF-8's worst case, so a full batch fits in one write.
+    this.#buffer = options.reuseBuffer === true ? new Uint8Array(this.#highWater * 3) : undefined;
   }
 
   /** Queues one line (a newline is appended); waits while the buffer is full. */
@@ -51,6 +60,17 @@ export class LineWriter {
     }
   }
 
+  async #write(text: string): Promise<void> {
+    const buffer = this.#buffer;
+    if (buffer === undefined) return await this.#writer.write(this.#encoder.encode(text));
+    let rest = text;
+    while (rest.length > 0) {
+      const { read, written } = this.#encoder.encodeInto(rest, buffer);
+      await this.#writer.write(buffer.subarray(0, written));
+      rest = rest.slice(read);
+    }
+  }
+
   async #flushLoop(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
@@ -59,7 +79,7 @@ export class LineWriter {
         const batch = this.#pending.join("");
         this.#pending = [];
         this.#pendingBytes = 0;
-        await this.#writer.write(this.#encoder.encode(batch));
+        await this.#write(batch);
       }
     } catch (error) {
       this.#failure = error;

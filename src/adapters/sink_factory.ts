@@ -69,7 +69,9 @@ export function createSink(settings: SinkSettings, parts: SinkParts): Configured
   const log = parts.logger.child("sink");
   if (sink === undefined) return withKind(parts.threatBusSink, "threatbus");
   if (sink.trim().toUpperCase() === "STDOUT") {
-    return withKind(streamSink(parts.stdout, { format }), "stdout");
+    // Deno's own stdout is done with a chunk once its write resolves, so one buffer serves all.
+    const reuseBuffer = parts.stdout === Deno.stdout.writable;
+    return withKind(streamSink(parts.stdout, { format, reuseBuffer }), "stdout");
   }
   const common = {
     logger: log,

@@ -15,9 +15,9 @@ export function sinkLine(sighting: Sighting, format: SinkFormat): string {
  */
 export function streamSink(
   stream: WritableStream<Uint8Array>,
-  options: { readonly format?: SinkFormat } = {},
+  options: { readonly format?: SinkFormat; readonly reuseBuffer?: boolean } = {},
 ): SightingSink {
-  const writer = new LineWriter(stream);
+  const writer = new LineWriter(stream, { reuseBuffer: options.reuseBuffer ?? false });
   const format = options.format ?? "context";
   return {
     write: (sighting) => writer.writeLine(sinkLine(sighting, format)),

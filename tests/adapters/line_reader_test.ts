@@ -192,3 +192,42 @@ Deno.test("readLines rejects at once when the signal is already aborted", async 
     /early/,
   );
 });
+
+Deno.test("readLines reads a byte stream into one buffer and copies out partial lines", async () => {
+  // Lines of 40 KB cross the 64 KiB read buffer, so partial lines must survive its reuse.
+  const lines = Array.from({ length: 12 }, (_, n) => `${n}:`.padEnd(40_000, String(n % 10)));
+  const bytes = encoder.encode(lines.join("\n") + "\n");
+  let offset = 0;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= bytes.length) {
+        // A byte stream must also answer the reader's pending request when it ends.
+        controller.close();
+        return controller.byobRequest?.respond(0);
+      }
+      const size = Math.min(10_000 + (offset % 7_000), bytes.length - offset);
+      controller.enqueue(bytes.slice(offset, offset + size));
+      offset += size;
+    },
+  });
+  const seen: string[] = [];
+  for await (const line of readLines(stream, { maxLineBytes: 50_000 })) seen.push(line);
+  assert.deepEqual(seen, lines);
+});
+
+Deno.test("readLines reads a child's stdout whole", async () => {
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'i=0; while [ $i -lt 3000 ]; do echo "line $i of some length to fill pipes"; i=$((i+1)); done',
+    ],
+    stdout: "piped",
+  }).spawn();
+  const seen: string[] = [];
+  for await (const line of readLines(child.stdout, { maxLineBytes: 1024 })) seen.push(line);
+  await child.status;
+  assert.equal(seen.length, 3000);
+  assert.equal(seen[2999], "line 2999 of some length to fill pipes");
+  assert.ok(seen.every((line, n) => line === `line ${n} of some length to fill pipes`));
+});
