@@ -30,8 +30,12 @@ import { spread, workloadConfig } from "./bench_e2e.ts";
 
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 const PERMISSIONS = "--allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys";
-/** The original's peak RSS for the 15,241-sighting workload, and the target's share of it. */
-const ORIGINAL_RSS_MB = 68;
+/**
+ * The original's peak RSS for the 15,241-sighting workload (97 MB with the
+ * STDOUT sink, 99 MB to Threat Bus), and the target's share of it: 0.7 × 97 MB
+ * is the issue's "68 MB".
+ */
+const ORIGINAL_RSS_MB = 97;
 const TARGET_SHARE = 0.7;
 
 /** One row of the printed table. */

@@ -1,6 +1,6 @@
 import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
-import { batchFamily, isBatchable } from "../core/retro_batch.ts";
+import { batchFamily, printedValue } from "../core/retro_batch.ts";
 import { parseEventLine, retroSighting, type Sighting } from "../core/sighting.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Backend, Clock, Logger, RetroQueryOptions, RetroQueryOutcome } from "../ports.ts";
@@ -216,7 +216,7 @@ export class RetroMatcher {
   #takeJobs(): Job[] | undefined {
     const first = this.#queue.values().next().value as Job;
     const size = this.#batchSize();
-    if (size <= 1 || first.solo === true || !isBatchable(first.ioc)) {
+    if (size <= 1 || first.solo === true || printedValue(first.ioc) === undefined) {
       this.#queue.delete(first.key);
       return [first];
     }
@@ -226,10 +226,11 @@ export class RetroMatcher {
     let scanned = 0;
     for (const job of this.#queue.values()) {
       if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
-      if (job.solo === true || batchFamily(job.ioc.type) !== family || !isBatchable(job.ioc)) {
-        continue;
-      }
-      values.add(job.ioc.value);
+      const printed = job.solo === true || batchFamily(job.ioc.type) !== family
+        ? undefined
+        : printedValue(job.ioc);
+      if (printed === undefined) continue;
+      values.add(printed);
       jobs.push(job);
     }
     const lingerMs = this.#options.batchLingerMs ?? 25;
@@ -263,10 +264,12 @@ export class RetroMatcher {
    */
   async #runBatch(jobs: readonly Job[]): Promise<void> {
     const { backend, clock, metrics } = this.#deps;
+    // Keyed by printed value: IoCs written differently for one address share results.
     const byValue = new Map<string, Job[]>();
+    const printed = (job: Job) => printedValue(job.ioc) as string;
     for (const job of jobs) {
-      const same = byValue.get(job.ioc.value);
-      if (same === undefined) byValue.set(job.ioc.value, [job]);
+      const same = byValue.get(printed(job));
+      if (same === undefined) byValue.set(printed(job), [job]);
       else same.push(job);
     }
     const iocs = [...byValue.values()].map((same) => (same[0] as Job).ioc);
@@ -285,7 +288,7 @@ export class RetroMatcher {
     }
     const alone: Job[] = attempt.status === "fallback"
       ? [...jobs]
-      : jobs.filter((job) => attempt.tainted.has(job.ioc.value));
+      : jobs.filter((job) => attempt.tainted.has(printed(job)));
     if (attempt.status === "fallback") {
       this.#log.info("Batched retro query falls back to one query per IoC", {
         iocs: iocs.length,

@@ -40,22 +40,25 @@ const IPV4_CANONICAL =
   /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
- * Whether a matching event is sure to print `ioc.value` verbatim. Addresses
- * qualify only in the canonical text VAST prints (dotted quad without leading
- * zeros; RFC 5952 IPv6 outside the IPv4-mapped range); anything else is
- * queried alone, as an event matching it would not show the same text.
+ * The text of `ioc`'s value in an event that matches it, or undefined when the
+ * bridge cannot be sure of it (the IoC is then queried alone): an address as
+ * VAST prints it (a dotted quad for IPv4, also for IPv6 in `::ffff:0:0/96`
+ * where VAST keeps IPv4; RFC 5952 for other IPv6), other values as they are.
  */
-export function isBatchable(ioc: PointIoc): boolean {
+export function printedValue(ioc: PointIoc): string | undefined {
   switch (ioc.type) {
     case "ip":
-      return IPV4_CANONICAL.test(ioc.value);
+      return IPV4_CANONICAL.test(ioc.value) ? ioc.value : undefined;
     case "ipv6": {
-      const groups = ipv6Groups(ioc.value);
-      return groups !== undefined && !isIpv4Mapped(groups) && formatIpv6(groups) === ioc.value;
+      const groups = addressGroups(ioc.value);
+      if (groups === undefined) return undefined;
+      if (!isIpv4Mapped(groups)) return formatIpv6(groups);
+      const [high = 0, low = 0] = groups.slice(6);
+      return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
     }
     case "domain":
     case "url":
-      return true;
+      return ioc.value;
   }
 }
 
@@ -117,21 +120,29 @@ function formatIpv6(groups: readonly number[]): string {
 
 /** The values of a batch, prepared for {@linkcode candidateValues}. */
 export interface BatchValues {
+  /** The printed values. */
   readonly values: ReadonlySet<string>;
   /** The address values as eight 16-bit groups (IPv4 mapped into `::ffff:0:0/96`). */
   readonly addresses: ReadonlyMap<string, readonly number[]>;
 }
 
-/** Prepares the values of `iocs` for {@linkcode candidateValues}. */
+/**
+ * Prepares `iocs` for {@linkcode candidateValues}, keyed by their
+ * {@linkcode printedValue}; IoCs without one are left out.
+ */
 export function batchValues(iocs: readonly PointIoc[]): BatchValues {
+  const values = new Set<string>();
   const addresses = new Map<string, readonly number[]>();
   for (const ioc of iocs) {
-    const groups = addressGroups(ioc.value);
+    const printed = printedValue(ioc);
+    if (printed === undefined) continue;
+    values.add(printed);
+    const groups = addressGroups(printed);
     if (batchFamily(ioc.type) === "address" && groups !== undefined) {
-      addresses.set(ioc.value, groups);
+      addresses.set(printed, groups);
     }
   }
-  return { values: new Set(iocs.map((ioc) => ioc.value)), addresses };
+  return { values, addresses };
 }
 
 /**

@@ -4,7 +4,7 @@ import {
   batchValues,
   candidateValues,
   canonicalIpv6,
-  isBatchable,
+  printedValue,
 } from "../../src/core/retro_batch.ts";
 import { vastQueryAny } from "../../src/core/vast_query.ts";
 
@@ -22,17 +22,21 @@ Deno.test("canonicalIpv6 follows RFC 5952", () => {
   equal(canonicalIpv6("::ffff:1.2.3.4"), undefined, "embedded IPv4 is not handled here");
 });
 
-Deno.test("isBatchable accepts only values a matching event prints verbatim", () => {
-  equal(isBatchable({ type: "ip", value: "6.6.6.6" }), true);
-  equal(isBatchable({ type: "ip", value: "06.6.6.6" }), false);
-  equal(isBatchable({ type: "ipv6", value: "2001:db8::1" }), true);
-  equal(isBatchable({ type: "ipv6", value: "2001:DB8::1" }), false);
-  equal(isBatchable({ type: "ipv6", value: "2001:db8:0:0:0:0:0:1" }), false);
-  equal(isBatchable({ type: "ipv6", value: "::ffff:102:304" }), false, "VAST prints it dotted");
-  equal(isBatchable({ type: "ipv6", value: "::ffff:1.2.3.4" }), false);
-  equal(isBatchable({ type: "ipv6", value: "::ffff:1" }), true, "outside ::ffff:0:0/96");
-  equal(isBatchable({ type: "domain", value: "evil.com" }), true);
-  equal(isBatchable({ type: "url", value: '/a?b="c"' }), true);
+Deno.test("printedValue is the text a matching event shows, where it is sure", () => {
+  const printed = (type: "ip" | "ipv6" | "domain" | "url", value: string) =>
+    printedValue({ type, value });
+  equal(printed("ip", "6.6.6.6"), "6.6.6.6");
+  equal(printed("ip", "06.6.6.6"), undefined);
+  equal(printed("ipv6", "2001:db8::1"), "2001:db8::1");
+  equal(printed("ipv6", "2001:DB8::1"), "2001:db8::1");
+  equal(printed("ipv6", "2001:db8:0:0:0:0:0:1"), "2001:db8::1");
+  equal(printed("ipv6", "::ffff:102:304"), "1.2.3.4", "VAST prints IPv4-mapped dotted");
+  equal(printed("ipv6", "::ffff:1.2.3.4"), "1.2.3.4");
+  equal(printed("ipv6", "64:ff9b::1.2.3.4"), "64:ff9b::102:304");
+  equal(printed("ipv6", "::ffff:1"), "::ffff:1", "outside ::ffff:0:0/96");
+  equal(printed("ipv6", "1::2::3"), undefined);
+  equal(printed("domain", "evil.com"), "evil.com");
+  equal(printed("url", '/a?b="c"'), '/a?b="c"');
 });
 
 Deno.test("batchFamily keeps addresses together and apart from names", () => {
