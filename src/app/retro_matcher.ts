@@ -68,6 +68,8 @@ interface Job {
   readonly ioc: PointIoc;
   /** Must be queried alone: a batch could not tell its results apart. */
   readonly solo?: boolean;
+  /** The value's text in a matching event; undefined: it cannot share a query. */
+  readonly printed: string | undefined;
 }
 
 /** How many queued jobs the search for batch members looks at, per member. */
@@ -115,8 +117,9 @@ export class RetroMatcher {
       this.#log.debug("Indicator already queued; not queried twice", { indicator: indicator.id });
       return false;
     }
-    this.#queue.set(key, { key, indicator, ioc });
-    this.#pump();
+    this.#queue.set(key, { key, indicator, ioc, printed: printedValue(ioc) });
+    // While a batch lingers, only a queue that might fill it is worth a look.
+    if (!this.#lingering || this.#queue.size >= this.#batchSize()) this.#pump();
     this.#updateBacklog();
     return true;
   }
@@ -216,7 +219,7 @@ export class RetroMatcher {
   #takeJobs(): Job[] | undefined {
     const first = this.#queue.values().next().value as Job;
     const size = this.#batchSize();
-    if (size <= 1 || first.solo === true || printedValue(first.ioc) === undefined) {
+    if (size <= 1 || first.solo === true || first.printed === undefined) {
       this.#queue.delete(first.key);
       return [first];
     }
@@ -228,7 +231,7 @@ export class RetroMatcher {
       if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
       const printed = job.solo === true || batchFamily(job.ioc.type) !== family
         ? undefined
-        : printedValue(job.ioc);
+        : job.printed;
       if (printed === undefined) continue;
       values.add(printed);
       jobs.push(job);
@@ -266,7 +269,7 @@ export class RetroMatcher {
     const { backend, clock, metrics } = this.#deps;
     // Keyed by printed value: IoCs written differently for one address share results.
     const byValue = new Map<string, Job[]>();
-    const printed = (job: Job) => printedValue(job.ioc) as string;
+    const printed = (job: Job) => job.printed as string;
     for (const job of jobs) {
       const same = byValue.get(printed(job));
       if (same === undefined) byValue.set(printed(job), [job]);
