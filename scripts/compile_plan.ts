@@ -22,14 +22,13 @@ export const TARGETS: Readonly<Record<string, { readonly addonPlatform: string }
 /**
  * The narrowest permissions the program runs with, for `deno compile` and for
  * the smoke test through `deno run` alike (it fails without any one of them):
- * - net: the Prometheus endpoint (`metrics.listen`); ZeroMQ's sockets live in
- *   the native addon, which Deno's permissions never see;
+ * - net: the Threat Bus connections (ZMTP over TCP, `src/adapters/zmtp/`)
+ *   and the Prometheus endpoint (`metrics.listen`);
  * - run: `vast`, `transform_context` and command sinks are any program;
  * - read and write: the config, `.env`, logs, metrics and `file:` sinks may be
- *   anywhere, and zeromq's loader reads `/etc/alpine-release` to pick an addon;
+ *   anywhere;
  * - env: overrides are every `VAST_THREATBUS_*` variable, and the yaml package
  *   reads `LOG_TOKENS` and `LOG_STREAM`;
- * - ffi: loading zeromq's Node-API addon;
  * - sys: only the host name, the metrics line's `host` tag.
  */
 export const RUNTIME_PERMISSIONS: readonly string[] = [
@@ -38,7 +37,6 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
-  "--allow-ffi",
   "--allow-sys=hostname",
 ];
 

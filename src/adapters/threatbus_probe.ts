@@ -2,28 +2,21 @@
  * A side-effect-free liveness probe of the Threat Bus management endpoint:
  * a heartbeat for a topic no broker can know (PROTOCOL.md section 1), which
  * a live zmq app answers with `{"status":"error"}` without subscribing anything.
- *
- * The REQ socket is polled with zero send/receive timeouts, as in
- * `zmq_threatbus.ts`: under Deno, zeromq.js's waiting `receive()` can hang and
- * its socket timeouts crash the process.
  */
 
-import * as zmq from "zeromq";
 import type { Clock } from "../ports.ts";
-import { pause } from "./clock.ts";
+import { NoReplyError, ReqSocket } from "./zmtp/req_socket.ts";
+import type { TcpAddress } from "./zmtp/transport.ts";
 
 /** Options for {@link probeThreatBus}. */
 export interface ThreatBusProbeOptions {
   /** The management endpoint, `host:port` (`threatbus`); IPv6 hosts in brackets. */
   readonly endpoint: string;
   readonly clock: Clock;
-  /** How long to wait for the reply. */
+  /** How long to wait for the reply, connecting included. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
-
-const POLL_MIN_MS = 1;
-const POLL_MAX_MS = 20;
 
 /**
  * Resolves when the endpoint answers the probe as a Threat Bus zmq app must;
@@ -36,43 +29,24 @@ export async function probeThreatBus(options: ThreatBusProbeOptions): Promise<vo
   signal?.throwIfAborted();
   // Real p2p topics are 32 lowercase letters; digits and dashes can never match one.
   const topic = `vast-threatbus-check-${crypto.randomUUID()}`;
-  const socket = new zmq.Request({
-    linger: 0,
-    sendTimeout: 0,
-    receiveTimeout: 0,
-    ipv6: address.startsWith("tcp://["),
-  });
-  let reply: Uint8Array | undefined;
+  const socket = new ReqSocket({ address, clock });
+  let reply: Uint8Array[];
   try {
-    socket.connect(address);
-    await socket.send(JSON.stringify({ action: "heartbeat", topic }));
-    const deadline = clock.monotonic() + options.timeoutMs;
-    reply = await receiveReady(socket, () => clock.monotonic() >= deadline, signal);
+    reply = await socket.request(
+      [new TextEncoder().encode(JSON.stringify({ action: "heartbeat", topic }))],
+      { timeoutMs: options.timeoutMs, signal },
+    );
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    throw new Error(`${what}: the socket failed`, { cause: error });
+    // The check prints causes; "no reply" says all it has said since libzmq days.
+    if (error instanceof NoReplyError) {
+      throw new Error(`${what}: no reply within ${options.timeoutMs} ms`);
+    }
+    throw new Error(`${what}: the connection failed`, { cause: error });
   } finally {
-    socket.close();
+    await socket.close();
   }
-  signal?.throwIfAborted();
-  if (reply === undefined) throw new Error(`${what}: no reply within ${options.timeoutMs} ms`);
-  checkReply(reply, what);
-}
-
-/** The first frame of the next message; undefined when `expired()` or aborted first. */
-async function receiveReady(
-  socket: zmq.Request,
-  expired: () => boolean,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array | undefined> {
-  let idleMs = POLL_MIN_MS;
-  while (!socket.readable) {
-    if (signal?.aborted || expired()) return undefined;
-    await pause(idleMs, signal);
-    idleMs = Math.min(idleMs * 2, POLL_MAX_MS);
-  }
-  const [first] = await socket.receive();
-  return first ?? new Uint8Array();
+  checkReply(reply[0] ?? new Uint8Array(), what);
 }
 
 function checkReply(reply: Uint8Array, what: string): void {
@@ -96,11 +70,11 @@ function checkReply(reply: Uint8Array, what: string): void {
   );
 }
 
-function parseAddress(endpoint: string): string {
+function parseAddress(endpoint: string): TcpAddress {
   const match = /^(\[[0-9A-Fa-f:.%\w-]+\]|[^\s:/[\]]+):(\d{1,5})$/.exec(endpoint.trim());
   const port = Number(match?.[2]);
   if (match?.[1] === undefined || !(port >= 1 && port <= 65535)) {
     throw new TypeError(`Cannot use Threat Bus endpoint "${endpoint}": expected "host:port"`);
   }
-  return `tcp://${match[1]}:${port}`;
+  return { hostname: match[1].replace(/^\[(.*)\]$/, "$1"), port };
 }

@@ -1,19 +1,19 @@
 /**
- * The Threat Bus client over ZeroMQ (PROTOCOL.md section 1): management
- * requests on a REQ socket, broker → app frames on a SUB socket, app → broker
- * frames on an XPUB socket that tells us when the broker's SUB is listening.
- *
- * Every socket is driven by polling ZMQ_EVENTS with zero send/receive
- * timeouts. Deno's libuv shim fires a `uv_poll` only once
- * (denoland/deno#36317), so zeromq.js's own waiting `receive()`/`send()` can
- * hang forever, and its socket timeouts crash the process. Polling also keeps
- * libzmq attaching pipes and re-sending subscriptions, which it does only when
- * the socket's owner calls into the socket.
+ * The Threat Bus client (PROTOCOL.md section 1), speaking ZMTP itself over
+ * TCP (`./zmtp/`): management requests on a REQ socket, broker → app frames
+ * on a SUB socket, app → broker frames on a PUB socket that reads the
+ * broker's subscriptions. Sightings wait in a queue bounded in frames and
+ * bytes while the broker's SUB is not listening – at start, and after every
+ * reconnect – instead of being lost to the slow-joiner gap.
  */
 
-import * as zmq from "zeromq";
 import { z } from "zod";
 import type { BrokerFrame, Clock, Logger, OutboundFrame, ThreatBus } from "../ports.ts";
+import { PubQueue } from "./zmtp/pub_queue.ts";
+import { PubSocket } from "./zmtp/pub_socket.ts";
+import { NoReplyError, ReqSocket } from "./zmtp/req_socket.ts";
+import { SubSocket } from "./zmtp/sub_socket.ts";
+import type { TcpAddress } from "./zmtp/transport.ts";
 
 /** Settings of a `ZmqThreatBus`; every optional field has a default. */
 export interface ZmqThreatBusOptions {
@@ -32,26 +32,23 @@ export interface ZmqThreatBusOptions {
   /** Delays between subscription attempts, doubling; default 1000 → 30000. */
   readonly reconnectBackoff?: { readonly initialMs: number; readonly maxMs: number };
   /**
-   * Larger broker messages are skipped with a log line; default 16 MiB.
-   * libzmq refuses messages over {@link HARD_LIMIT_FACTOR} times this
-   * (ZMQ_MAXMSGSIZE), which bounds memory but ends the connection for good.
+   * Larger broker messages are skipped with a log line; default 16 MiB. They
+   * are skipped as they stream past, so memory stays bounded by this and the
+   * connection stays up, whatever their size.
    */
   readonly maxMessageBytes?: number;
-  /** Frames held while the broker is not listening; `publish` waits when full. Default 100000. */
+  /** Frames held while the broker is not listening; `publish` waits when full. Default 10000. */
   readonly outboundQueueLimit?: number;
+  /** Bytes held while the broker is not listening; `publish` waits when full. Default 8 MiB. */
+  readonly outboundQueueBytes?: number;
   /** How long `close()` lets queued frames drain; default 1000. */
   readonly flushTimeoutMs?: number;
 }
 
-const POLL_MIN_MS = 1;
-const POLL_MAX_MS = 100;
-/** Consecutive ready messages handled before yielding to timers and I/O. */
-const BURST = 256;
 /**
- * ZMQ_MAXMSGSIZE is this many times `maxMessageBytes`. It cannot be the cap
- * itself: libzmq treats an oversized message as a protocol error and closes
- * that connection without ever reconnecting, so the bridge would hear nothing
- * more until a heartbeat failed; below this limit the cap is applied here.
+ * @deprecated No limit any more: with libzmq, messages over this many times
+ * `maxMessageBytes` ended the connection; now any size is skipped. Kept only
+ * because `scripts/fault_matrix.ts` still names it in a report line.
  */
 export const HARD_LIMIT_FACTOR = 4;
 
@@ -67,13 +64,13 @@ const SubscribeReply = z.object({
 
 interface Subscription {
   readonly p2p: string;
-  readonly pubAddress: string;
-  readonly subAddress: string;
+  readonly pub: TcpAddress;
+  readonly sub: TcpAddress;
 }
 
 /** A Threat Bus connection speaking the zmq-app protocol. */
 export class ZmqThreatBus implements ThreatBus {
-  readonly #host: string;
+  readonly #hostname: string;
   readonly #endpoint: string;
   readonly #topic: string | readonly string[];
   readonly #snapshot: number;
@@ -83,7 +80,6 @@ export class ZmqThreatBus implements ThreatBus {
   readonly #backoff: { readonly initialMs: number; readonly maxMs: number };
   readonly #maxMessageBytes: number;
   readonly #flushTimeoutMs: number;
-  readonly #ipv6: boolean;
   readonly #management: ManagementChannel;
   readonly #outbound: Outbound;
   readonly #lifetime = new AbortController();
@@ -96,10 +92,9 @@ export class ZmqThreatBus implements ThreatBus {
   #closing: Promise<void> | undefined;
 
   constructor(options: ZmqThreatBusOptions) {
-    const { host, port } = parseEndpoint(options.endpoint);
-    this.#host = host;
+    const { hostname, port } = parseEndpoint(options.endpoint);
+    this.#hostname = hostname;
     this.#endpoint = options.endpoint;
-    this.#ipv6 = host.startsWith("[");
     this.#topic = checkTopic(options.topic);
     if (!Number.isInteger(options.snapshot) || options.snapshot < 0) {
       throw new RangeError(`Cannot use snapshot ${options.snapshot}: expected whole days >= 0`);
@@ -130,16 +125,19 @@ export class ZmqThreatBus implements ThreatBus {
     );
     this.#flushTimeoutMs = checkNumber("flushTimeoutMs", options.flushTimeoutMs ?? 1000, 0);
     this.#management = new ManagementChannel({
-      address: `tcp://${host}:${port}`,
+      address: { hostname, port },
       clock: options.clock,
       timeoutMs: checkNumber("requestTimeoutMs", options.requestTimeoutMs ?? 5000, 1),
-      ipv6: this.#ipv6,
     });
     this.#outbound = new Outbound({
-      limit: checkNumber("outboundQueueLimit", options.outboundQueueLimit ?? 10_000, 1),
+      maxFrames: checkNumber("outboundQueueLimit", options.outboundQueueLimit ?? 10_000, 1),
+      maxBytes: checkNumber(
+        "outboundQueueBytes",
+        options.outboundQueueBytes ?? 8 * 1024 * 1024,
+        1,
+      ),
       logger: options.logger,
       clock: options.clock,
-      ipv6: this.#ipv6,
     });
   }
 
@@ -158,7 +156,7 @@ export class ZmqThreatBus implements ThreatBus {
     const local = new AbortController();
     const run = AbortSignal.any([signal, this.#lifetime.signal, local.signal]);
     let failure: unknown;
-    const inbound = new Inbound(this.#maxMessageBytes, this.#ipv6);
+    const inbound = new Inbound(this.#maxMessageBytes, this.#clock);
     this.#inbound = inbound;
     try {
       this.#starting = this.#subscribe(run);
@@ -171,23 +169,23 @@ export class ZmqThreatBus implements ThreatBus {
         failure = error;
         local.abort(error);
       });
-      let burst = 0;
-      while (!run.aborted) {
-        const message = await receiveReady(inbound.socket, run);
-        if (message === undefined) break;
-        const frame = this.#decode(message, inbound);
-        if (frame !== undefined) yield frame;
-        if (++burst >= BURST) {
-          burst = 0;
-          await pause(0, run);
+      for await (const event of inbound.socket.messages(run)) {
+        if (event.kind === "oversized") {
+          this.#logger.warning("Skipping a Threat Bus frame larger than max_message_bytes", {
+            bytes: event.bytes,
+            limit: this.#maxMessageBytes,
+          });
+          continue;
         }
+        const frame = this.#decode(event.parts, inbound);
+        if (frame !== undefined) yield frame;
       }
     } finally {
       local.abort();
       await this.#heartbeat;
       this.#heartbeat = undefined;
       await this.#release();
-      inbound.close();
+      await inbound.socket.close();
       if (this.#inbound === inbound) this.#inbound = undefined;
       this.#iterating = false;
     }
@@ -207,7 +205,7 @@ export class ZmqThreatBus implements ThreatBus {
     if (!/^\S+$/.test(frame.topic)) {
       throw new TypeError(`Cannot publish: topic "${frame.topic}" is empty or contains whitespace`);
     }
-    await this.#outbound.enqueue(`${frame.topic} ${frame.body}`, frame.topic, signal);
+    await this.#outbound.enqueue(`${frame.topic} ${frame.body}`, signal);
   }
 
   /** Stops the loops, unsubscribes, drains queued frames briefly and closes every socket. */
@@ -223,7 +221,8 @@ export class ZmqThreatBus implements ThreatBus {
     await this.#heartbeat;
     await this.#release();
     await this.#outbound.close(this.#flushTimeoutMs);
-    this.#inbound?.close();
+    // A frames() generator suspended at a yield would keep its connection otherwise.
+    await this.#inbound?.socket.close();
     await this.#management.close();
   }
 
@@ -269,15 +268,15 @@ export class ZmqThreatBus implements ThreatBus {
     }
     return {
       p2p: parsed.data.topic,
-      pubAddress: `tcp://${this.#host}:${parsed.data.pub_port}`,
-      subAddress: `tcp://${this.#host}:${parsed.data.sub_port}`,
+      pub: { hostname: this.#hostname, port: parsed.data.pub_port },
+      sub: { hostname: this.#hostname, port: parsed.data.sub_port },
     };
   }
 
   #adopt(subscription: Subscription): void {
     this.#current = subscription;
     this.#inbound?.follow(subscription);
-    this.#outbound.connect(subscription.subAddress);
+    this.#outbound.connect(subscription.sub);
   }
 
   /** Heartbeats until aborted; re-subscribes when one fails. Never rejects: a bug goes to `fail`. */
@@ -286,8 +285,6 @@ export class ZmqThreatBus implements ThreatBus {
       while (await sleep(this.#clock, this.#heartbeatIntervalMs, signal)) {
         const current = this.#current;
         if (current === undefined) return;
-        // Lets a waiting SUB re-send its subscriptions after a reconnect.
-        this.#inbound?.touch();
         try {
           const reply = await this.#management.request(
             { action: "heartbeat", topic: current.p2p },
@@ -342,13 +339,6 @@ export class ZmqThreatBus implements ThreatBus {
       });
       return undefined;
     }
-    if (first.length > this.#maxMessageBytes) {
-      this.#logger.warning("Skipping a Threat Bus frame larger than max_message_bytes", {
-        bytes: first.length,
-        limit: this.#maxMessageBytes,
-      });
-      return undefined;
-    }
     let text: string;
     try {
       text = this.#decoder.decode(first);
@@ -376,21 +366,18 @@ export class ZmqThreatBus implements ThreatBus {
   }
 }
 
-/** The REQ side of the management socket: one request at a time, each with a timeout. */
+/** The REQ side of the management socket: one JSON request at a time, each with a timeout. */
 class ManagementChannel {
   readonly #address: string;
-  readonly #clock: Clock;
   readonly #timeoutMs: number;
-  readonly #ipv6: boolean;
-  #socket: zmq.Request | undefined;
-  #turn: Promise<void> = Promise.resolve();
+  readonly #socket: ReqSocket;
+  readonly #encoder = new TextEncoder();
   #closed = false;
 
-  constructor(options: { address: string; clock: Clock; timeoutMs: number; ipv6: boolean }) {
-    this.#address = options.address;
-    this.#clock = options.clock;
+  constructor(options: { address: TcpAddress; clock: Clock; timeoutMs: number }) {
+    this.#address = `tcp://${formatHost(options.address.hostname)}:${options.address.port}`;
     this.#timeoutMs = options.timeoutMs;
-    this.#ipv6 = options.ipv6;
+    this.#socket = new ReqSocket({ address: options.address, clock: options.clock });
   }
 
   /** Sends one JSON request and returns the JSON object it got back. */
@@ -398,47 +385,20 @@ class ManagementChannel {
     message: { readonly action: string } & Record<string, unknown>,
     signal?: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    // REQ enforces strict send/receive alternation, so requests take turns.
-    const previous = this.#turn;
-    let done = () => {};
-    this.#turn = new Promise((resolve) => done = resolve);
-    try {
-      await previous;
-      return await this.#exchange(message, signal);
-    } finally {
-      done();
-    }
-  }
-
-  /** Waits for the request in flight, then closes the socket. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#turn;
-    this.#discard();
-  }
-
-  async #exchange(
-    message: { readonly action: string } & Record<string, unknown>,
-    signal: AbortSignal | undefined,
-  ): Promise<Record<string, unknown>> {
     const what = `Cannot ${message.action} at Threat Bus "${this.#address}"`;
     if (this.#closed) throw new Error(`${what}: the connection is closed`);
-    signal?.throwIfAborted();
-    const socket = this.#socket ??= this.#open();
-    let reply: readonly Uint8Array[] | undefined;
+    let reply: Uint8Array[];
     try {
-      await socket.send(JSON.stringify(message));
-      const deadline = this.#clock.monotonic() + this.#timeoutMs;
-      reply = await receiveReady(socket, signal, () => this.#clock.monotonic() >= deadline);
+      reply = await this.#socket.request([this.#encoder.encode(JSON.stringify(message))], {
+        timeoutMs: this.#timeoutMs,
+        signal,
+      });
     } catch (error) {
-      this.#discard();
-      throw new Error(`${what}: the socket failed`, { cause: error });
-    }
-    if (reply === undefined) {
-      // A REQ that got no reply cannot send again; the next request opens a new one.
-      this.#discard();
       signal?.throwIfAborted();
-      throw new Error(`${what}: no reply within ${this.#timeoutMs} ms`);
+      if (error instanceof NoReplyError) {
+        throw new Error(`${what}: no reply within ${this.#timeoutMs} ms`, { cause: error.cause });
+      }
+      throw new Error(`${what}: the connection failed`, { cause: error });
     }
     const text = new TextDecoder().decode(reply[0]);
     let parsed: unknown;
@@ -455,54 +415,34 @@ class ManagementChannel {
     return parsed as Record<string, unknown>;
   }
 
-  #open(): zmq.Request {
-    const socket = new zmq.Request({
-      linger: 0,
-      sendTimeout: 0,
-      receiveTimeout: 0,
-      ipv6: this.#ipv6,
-    });
-    socket.connect(this.#address);
-    return socket;
-  }
-
-  #discard(): void {
-    this.#socket?.close();
-    this.#socket = undefined;
+  /** Waits for the request in flight, then closes the connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#socket.close();
   }
 }
 
 /** The SUB socket for broker → app frames, following re-subscriptions. */
 class Inbound {
-  readonly socket: zmq.Subscriber;
-  #address: string | undefined;
+  readonly socket: SubSocket;
   readonly #topics = new Set<string>();
+  readonly #encoder = new TextEncoder();
 
-  constructor(maxMessageBytes: number, ipv6: boolean) {
-    this.socket = new zmq.Subscriber({
-      linger: 0,
-      receiveTimeout: 0,
-      maxMessageSize: Math.min(Number.MAX_SAFE_INTEGER, maxMessageBytes * HARD_LIMIT_FACTOR),
-      ipv6,
-    });
+  constructor(maxMessageBytes: number, clock: Clock) {
+    this.socket = new SubSocket({ maxMessageBytes, clock });
   }
 
   /** Listens for a new subscription's p2p topic, moving to its pub port if it changed. */
   follow(subscription: Subscription): void {
-    if (this.socket.closed) return;
-    if (this.#address !== subscription.pubAddress) {
-      if (this.#address !== undefined) this.socket.disconnect(this.#address);
-      this.socket.connect(subscription.pubAddress);
-      this.#address = subscription.pubAddress;
-    }
-    this.socket.subscribe(subscription.p2p);
+    this.socket.connect(subscription.pub);
+    this.socket.subscribe(this.#encoder.encode(subscription.p2p));
     this.#topics.add(subscription.p2p);
   }
 
-  /** Stops listening for an old p2p topic; libzmq drops its frames still queued. */
+  /** Stops listening for an old p2p topic; its frames still in flight are filtered out. */
   retire(p2p: string): void {
-    if (this.socket.closed || !this.#topics.delete(p2p)) return;
-    this.socket.unsubscribe(p2p);
+    if (!this.#topics.delete(p2p)) return;
+    this.socket.unsubscribe(this.#encoder.encode(p2p));
   }
 
   /** The subscribed p2p topic that `topic` starts with, if any. */
@@ -513,279 +453,68 @@ class Inbound {
     }
     return best;
   }
-
-  touch(): void {
-    if (!this.socket.closed) void this.socket.readable;
-  }
-
-  close(): void {
-    this.socket.close();
-  }
 }
 
-/**
- * The app → broker direction: a bounded queue drained by one pump loop into an
- * XPUB socket, sending only while the broker's SUB subscription is present.
- */
+/** The app → broker direction: a bounded queue pumped into a PUB socket, with log lines. */
 class Outbound {
-  readonly #limit: number;
   readonly #logger: Logger;
-  readonly #clock: Clock;
-  readonly #ipv6: boolean;
-  readonly #queue = new FrameQueue();
-  readonly #stop = new AbortController();
-  readonly #wakeup = new Wakeup();
-  readonly #space = new Wakeup();
-  readonly #drained = new Wakeup();
-  #address: string | undefined;
-  #link: OutboundLink | undefined;
-  #pump: Promise<void> | undefined;
+  readonly #socket: PubSocket;
+  readonly #queue: PubQueue;
+  #address = "";
   #closed = false;
 
-  constructor(options: { limit: number; logger: Logger; clock: Clock; ipv6: boolean }) {
-    this.#limit = options.limit;
+  constructor(
+    options: { maxFrames: number; maxBytes: number; logger: Logger; clock: Clock },
+  ) {
     this.#logger = options.logger;
-    this.#clock = options.clock;
-    this.#ipv6 = options.ipv6;
+    this.#socket = new PubSocket({
+      clock: options.clock,
+      onListening: (listening) => {
+        if (listening) {
+          this.#logger.info("Threat Bus is listening for frames", { address: this.#address });
+        } else {
+          this.#logger.warning("Threat Bus stopped listening, queueing frames", {
+            address: this.#address,
+          });
+        }
+      },
+    });
+    this.#queue = new PubQueue({
+      socket: this.#socket,
+      clock: options.clock,
+      maxMessages: options.maxFrames,
+      maxBytes: options.maxBytes,
+      onDrop: (message) =>
+        this.#logger.warning("Dropping a frame Threat Bus does not subscribe to", {
+          preview: message.slice(0, 80),
+        }),
+    });
   }
 
-  /** Points the socket at the broker's sub port; a new port gets a new socket. */
-  connect(address: string): void {
+  /** Points the socket at the broker's sub port. */
+  connect(address: TcpAddress): void {
     if (this.#closed) return;
-    this.#address = address;
-    this.#pump ??= this.#run(this.#stop.signal);
-    this.#wakeup.notify();
+    this.#address = `tcp://${formatHost(address.hostname)}:${address.port}`;
+    this.#socket.connect(address);
   }
 
-  async enqueue(message: string, topic: string, signal: AbortSignal | undefined): Promise<void> {
-    while (this.#queue.length >= this.#limit && !this.#closed) {
-      signal?.throwIfAborted();
-      await this.#space.wait(signal);
-    }
+  async enqueue(message: string, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
     if (this.#closed) throw new Error("Cannot publish: the Threat Bus connection is closed");
-    this.#queue.push(message, topic);
-    this.#wakeup.notify();
+    await this.#queue.push(message, signal);
   }
 
   /** Lets the queue drain for up to `flushMs`, then closes the socket. */
   async close(flushMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#space.notify();
-    const started = this.#clock.monotonic();
-    if (this.#queue.length > 0 && this.#pump !== undefined) {
-      const timer = new AbortController();
-      await Promise.race([
-        this.#untilDrained(timer.signal),
-        this.#clock.sleep(flushMs, timer.signal).catch(() => {}),
-      ]);
-      timer.abort();
-    }
-    this.#stop.abort();
-    await this.#pump;
-    // Give frames already handed to libzmq the rest of the flush time to reach the wire.
-    const lingerMs = Math.max(0, Math.floor(flushMs - (this.#clock.monotonic() - started)));
-    this.#link?.close(this.#queue.length === 0 ? lingerMs : 0);
-    this.#link = undefined;
-    if (this.#queue.length > 0) {
+    const dropped = await this.#queue.close(flushMs);
+    if (dropped > 0) {
       this.#logger.warning("Dropping frames Threat Bus did not take before closing", {
-        frames: this.#queue.length,
+        frames: dropped,
       });
-      this.#queue.clear();
     }
   }
-
-  async #untilDrained(signal: AbortSignal): Promise<void> {
-    while (this.#queue.length > 0 && !signal.aborted) await this.#drained.wait(signal);
-  }
-
-  async #run(signal: AbortSignal): Promise<void> {
-    let idleMs = POLL_MIN_MS;
-    let burst = 0;
-    while (!signal.aborted) {
-      if (this.#address !== undefined && this.#link?.address !== this.#address) {
-        this.#link?.close(0);
-        this.#link = new OutboundLink(this.#address, this.#logger, this.#ipv6);
-      }
-      const link = this.#link;
-      if (link === undefined) {
-        await this.#wakeup.wait(signal);
-        continue;
-      }
-      const heard = await link.drain();
-      const sent = await this.#send(link);
-      if (heard || sent) {
-        idleMs = POLL_MIN_MS;
-        if (++burst >= 16) {
-          burst = 0;
-          await pause(0, signal);
-        }
-      } else {
-        await this.#wakeup.wait(signal, idleMs);
-        idleMs = Math.min(idleMs * 2, POLL_MAX_MS);
-      }
-    }
-  }
-
-  /** Sends queued frames while the broker listens; true when any left. */
-  async #send(link: OutboundLink): Promise<boolean> {
-    let sent = 0;
-    while (this.#queue.length > 0 && sent < BURST) {
-      const [message, topic] = this.#queue.peek();
-      const verdict = link.verdict(message, topic);
-      if (verdict === "hold") break;
-      if (verdict === "send") {
-        try {
-          await link.socket.send(message);
-        } catch {
-          // EAGAIN: the broker's queue is full (noDrop); retry on the next round.
-          break;
-        }
-      } else {
-        this.#logger.warning("Dropping a frame Threat Bus does not subscribe to", {
-          preview: message.slice(0, 80),
-        });
-      }
-      this.#queue.shift();
-      sent++;
-    }
-    if (sent > 0) this.#space.notify();
-    if (this.#queue.length === 0) this.#drained.notify();
-    return sent > 0;
-  }
-}
-
-/** One XPUB socket connected to one broker sub port. */
-class OutboundLink {
-  readonly address: string;
-  readonly socket: zmq.XPublisher;
-  readonly #logger: Logger;
-  readonly #prefixes = new Set<string>();
-  readonly #cache = new Map<string, "send" | "drop">();
-  #cacheSize = -1;
-  #cacheVersion = -1;
-  #version = 0;
-
-  constructor(address: string, logger: Logger, ipv6: boolean) {
-    this.address = address;
-    this.#logger = logger;
-    // noDrop: at the high-water mark send fails with EAGAIN instead of dropping.
-    // immediate: without it a connecting socket keeps its pipe, and the broker's
-    // subscriptions, across a disconnect, so we would never learn that the broker
-    // left and would park frames in a pipe that a port change throws away.
-    this.socket = new zmq.XPublisher({
-      linger: 0,
-      sendTimeout: 0,
-      receiveTimeout: 0,
-      noDrop: true,
-      immediate: true,
-      ipv6,
-    });
-    this.socket.connect(address);
-  }
-
-  /** Reads (un)subscription messages; true when any arrived. */
-  async drain(): Promise<boolean> {
-    let heard = false;
-    while (!this.socket.closed && this.socket.readable) {
-      const [message] = await this.socket.receive();
-      heard = true;
-      if (message === undefined || message.length === 0) continue;
-      const prefix = new TextDecoder().decode(message.subarray(1));
-      const listening = this.#prefixes.size > 0;
-      if (message[0] === 1) this.#prefixes.add(prefix);
-      if (message[0] === 0) this.#prefixes.delete(prefix);
-      this.#version++;
-      if (!listening && this.#prefixes.size > 0) {
-        this.#logger.info("Threat Bus is listening for frames", { address: this.address });
-      } else if (listening && this.#prefixes.size === 0) {
-        this.#logger.warning("Threat Bus stopped listening, queueing frames", {
-          address: this.address,
-        });
-      }
-    }
-    return heard;
-  }
-
-  /** "hold" while nobody listens; "drop" for a topic the listening broker never wants. */
-  verdict(message: string, topic: string): "send" | "hold" | "drop" {
-    if (this.#prefixes.size === 0) return "hold";
-    if (this.#cacheSize !== this.#prefixes.size || this.#cacheVersion !== this.#version) {
-      this.#cache.clear();
-      this.#cacheSize = this.#prefixes.size;
-      this.#cacheVersion = this.#version;
-    }
-    let verdict = this.#cache.get(topic);
-    if (verdict !== undefined) return verdict;
-    const head = `${topic} `;
-    let longer = false;
-    verdict = "drop";
-    for (const prefix of this.#prefixes) {
-      if (prefix.length > head.length) longer = true;
-      else if (head.startsWith(prefix)) verdict = "send";
-    }
-    if (!longer) this.#cache.set(topic, verdict);
-    else for (const prefix of this.#prefixes) if (message.startsWith(prefix)) return "send";
-    return verdict;
-  }
-
-  close(lingerMs: number): void {
-    if (this.socket.closed) return;
-    this.socket.linger = lingerMs;
-    this.socket.close();
-  }
-}
-
-/** Wakes waiters on `notify()`; a wait also ends at its timeout or on abort, never rejecting. */
-class Wakeup {
-  readonly #waiters = new Set<() => void>();
-
-  notify(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
-  }
-
-  wait(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const wake = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", wake);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      if (signal?.aborted) return resolve();
-      if (timeoutMs !== undefined) timer = setTimeout(wake, timeoutMs);
-      signal?.addEventListener("abort", wake, { once: true });
-      this.#waiters.add(wake);
-    });
-  }
-}
-
-/**
- * Transport polling interval: a wall-clock detail of the zeromq workaround,
- * not protocol time, so it does not use the injected clock.
- */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Wakeup().wait(signal, ms);
-}
-
-/** Receives the next message by polling; undefined when aborted, closed or `expired()`. */
-async function receiveReady(
-  socket: zmq.Socket & zmq.Readable,
-  signal?: AbortSignal,
-  expired: () => boolean = () => false,
-): Promise<Uint8Array[] | undefined> {
-  let idleMs = POLL_MIN_MS;
-  while (!socket.closed && !signal?.aborted) {
-    if (socket.readable) return await socket.receive();
-    if (expired()) return undefined;
-    await pause(idleMs, signal);
-    idleMs = Math.min(idleMs * 2, POLL_MAX_MS);
-  }
-  return undefined;
 }
 
 /** Sleeps on the injected clock; false when aborted first. */
@@ -807,13 +536,18 @@ function expectSuccess(action: string, reply: Record<string, unknown>): void {
   }
 }
 
-function parseEndpoint(endpoint: string): { host: string; port: number } {
+/** The host and port of `host:port` (optionally `tcp://`); an IPv6 literal loses its brackets. */
+function parseEndpoint(endpoint: string): TcpAddress {
   const match = /^(?:tcp:\/\/)?(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):(\d{1,5})$/.exec(endpoint.trim());
   const port = Number(match?.[2]);
   if (match?.[1] === undefined || !(port >= 1 && port <= 65535)) {
     throw new TypeError(`Cannot use Threat Bus endpoint "${endpoint}": expected "host:port"`);
   }
-  return { host: match[1], port };
+  return { hostname: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
+function formatHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 function checkTopic(topic: string | readonly string[]): string | readonly string[] {
@@ -834,41 +568,4 @@ function checkNumber(name: string, value: number, min: number): number {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
-}
-
-/** A FIFO of frames with O(1) removal at the head (Array#shift is O(n) on large arrays). */
-class FrameQueue {
-  #items: (string | undefined)[] = [];
-  #topics: (string | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(message: string, topic: string): void {
-    this.#items.push(message);
-    this.#topics.push(topic);
-  }
-
-  peek(): [string, string] {
-    return [this.#items[this.#head] as string, this.#topics[this.#head] as string];
-  }
-
-  shift(): void {
-    this.#items[this.#head] = undefined;
-    this.#topics[this.#head] = undefined;
-    this.#head++;
-    if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#topics = this.#topics.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#topics = [];
-    this.#head = 0;
-  }
 }

@@ -3,7 +3,9 @@ import { systemClock } from "../../src/adapters/clock.ts";
 import { type LogRecord, memoryLogger } from "../../src/adapters/memory_logger.ts";
 import { ZmqThreatBus, type ZmqThreatBusOptions } from "../../src/adapters/zmq_threatbus.ts";
 import type { BrokerFrame } from "../../src/ports.ts";
+import * as zmq from "zeromq";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { LibzmqPeer, NO_WAIT } from "./zmtp/libzmq_peer.ts";
 
 const FAST = {
   requestTimeoutMs: 300,
@@ -299,4 +301,51 @@ Deno.test("rejects bad options and frames", async () => {
   const bus = new ZmqThreatBus({ ...base, endpoint: "tcp://localhost:13370" });
   await assert.rejects(bus.publish({ topic: "stix2/ sighting", body: "{}" }), TypeError);
   await bus.close();
+});
+
+Deno.test("publish also waits while the queue's bytes are used up", async () => {
+  const { bus, records } = newBus("127.0.0.1:9", { outboundQueueBytes: 300 });
+  await bus.publish(sighting(0));
+  await bus.publish({ topic: "stix2/sighting", body: "x".repeat(200) });
+  const controller = new AbortController();
+  const third = bus.publish(sighting(2), controller.signal).then(() => "queued", (e) => e);
+  await pause(30);
+  controller.abort(new Error("enough"));
+  assert.match(String(await third), /enough/);
+  await bus.close();
+  assert.equal(messages(records, "WARNING", "Dropping frames")[0]?.fields.frames, 2);
+});
+
+Deno.test("a broker message of any size over max_message_bytes is skipped; the next arrives", async () => {
+  await using emulator = await ThreatBusEmulator.start();
+  await using t = openBus(emulator.manageEndpoint, { maxMessageBytes: 1000 });
+  const p2p = await emulator.waitForSubscriber();
+  // libzmq refused anything over 4× the cap and dropped the connection for good.
+  await emulator.publishRaw(`${p2p}indicator ${"x".repeat(1_000_000)}`);
+  await emulator.publishIndicator(INDICATOR);
+  await waitUntil(() => t.frames.length === 1, "the indicator after the large one");
+  const skipped = messages(t.records, "WARNING", "larger than max_message_bytes");
+  assert.deepEqual(skipped.map((r) => [r.fields.bytes, r.fields.limit]), [[
+    p2p.length + "indicator ".length + 1_000_000,
+    1000,
+  ]]);
+});
+
+Deno.test("an IPv6 literal endpoint is reached over IPv6", async () => {
+  await using peer = await LibzmqPeer.bind(new zmq.Reply({ ...NO_WAIT, ipv6: true }), {
+    host: "::1",
+    respond: () => ['{"status":"error"}'],
+  });
+  await using t = openBus(`[::1]:${peer.port}`);
+  await waitUntil(() => messages(t.records, "WARNING", "Cannot subscribe").length > 0, "a reply");
+  assert.match(
+    String(messages(t.records, "WARNING", "Cannot subscribe")[0]?.fields.reason),
+    /^Cannot subscribe: Threat Bus answered \{"status":"error"\}$/,
+  );
+  assert.deepEqual(JSON.parse(peer.texts[0] ?? ""), {
+    action: "subscribe",
+    topic: "stix2/indicator",
+    snapshot: 0,
+  });
+  assert.throws(() => newBus("[::1:9"), TypeError);
 });

@@ -60,9 +60,9 @@ function denoRunWithout(flag: string): string[] {
 
 Deno.test("the smoke test catches a missing permission that stops the program", async () => {
   await rejects(
-    smoke(denoRunWithout("--allow-ffi"), { report: () => {}, stepTimeoutMs: 30_000 }),
-    // --version loads no ZeroMQ, so the first step to need FFI is check.
-    /Cannot pass step "check": it exited with 1[\s\S]*Requires ffi access/,
+    smoke(denoRunWithout("--allow-net"), { report: () => {}, stepTimeoutMs: 30_000 }),
+    // --version opens no connection, so the first step to need the network is check.
+    /Cannot pass step "check": it exited with 1[\s\S]*Requires net access/,
   );
 });
 

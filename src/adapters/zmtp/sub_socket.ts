@@ -1,0 +1,180 @@
+/**
+ * A ZeroMQ SUB client for one PUB/XPUB peer: it sends its subscriptions after
+ * every (re)connect, keeps only messages that start with one of them (a PUB
+ * may still deliver a few after a cancel) and reconnects with a doubling
+ * delay when the connection drops.
+ */
+
+import { bytesKey, encodeSubscription, hasPrefix } from "../../core/zmtp_wire.ts";
+import type { Clock } from "../../ports.ts";
+import { systemClock } from "../clock.ts";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_RECONNECT,
+  dial,
+  type ReconnectBackoff,
+  reconnectDelay,
+  rest,
+  untilAborted,
+} from "./dial.ts";
+import { connectTcp } from "./tcp_transport.ts";
+import type { Connector, TcpAddress } from "./transport.ts";
+import type { ZmtpConnection } from "./zmtp_connection.ts";
+
+/** Settings of a {@link SubSocket}; every optional field has a default. */
+export interface SubSocketOptions {
+  /** Larger messages are skipped unread and reported; default 16 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Default the system clock. */
+  readonly clock?: Clock;
+  /** Delays between connection attempts; default 100 ms → 3.2 s. */
+  readonly reconnect?: ReconnectBackoff;
+  /** Default `connectTcp`. */
+  readonly connector?: Connector;
+}
+
+/** What {@link SubSocket.messages} yields. */
+export type SubEvent =
+  | { readonly kind: "message"; readonly parts: readonly Uint8Array[] }
+  | { readonly kind: "oversized"; readonly bytes: number };
+
+/** A SUB socket; see the module doc. */
+export class SubSocket {
+  readonly #maxMessageBytes: number;
+  readonly #clock: Clock;
+  readonly #reconnect: ReconnectBackoff;
+  readonly #connector: Connector;
+  /** Prefixes by their Latin-1 spelling, which is one character per byte. */
+  readonly #prefixes = new Map<string, Uint8Array>();
+  #address: TcpAddress | undefined;
+  #connection: ZmtpConnection | undefined;
+  /** Aborted to make the loop drop its connection or skip its delay. */
+  #kick = new AbortController();
+  readonly #stop = new AbortController();
+  #running = false;
+
+  constructor(options: SubSocketOptions = {}) {
+    this.#maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.#clock = options.clock ?? systemClock();
+    this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
+    this.#connector = options.connector ?? connectTcp;
+  }
+
+  /**
+   * Points the socket at `address`: another address drops the current
+   * connection; the same one, while disconnected, retries now.
+   */
+  connect(address: TcpAddress): void {
+    const same = this.#address?.hostname === address.hostname &&
+      this.#address.port === address.port;
+    if (same && this.#connection !== undefined) return;
+    this.#address = address;
+    this.#kick.abort();
+    this.#kick = new AbortController();
+  }
+
+  /** Receives messages starting with `prefix` (empty: all) from now on. */
+  subscribe(prefix: Uint8Array): void {
+    const key = bytesKey(prefix);
+    if (this.#prefixes.has(key)) return;
+    this.#prefixes.set(key, prefix.slice());
+    this.#connection?.post(encodeSubscription({ subscribe: true, prefix }));
+  }
+
+  /** Stops receiving messages for `prefix`. */
+  unsubscribe(prefix: Uint8Array): void {
+    if (!this.#prefixes.delete(bytesKey(prefix))) return;
+    this.#connection?.post(encodeSubscription({ subscribe: false, prefix }));
+  }
+
+  /**
+   * Connects (once `connect` named a peer) and yields matching messages until
+   * `signal` aborts, reconnecting whenever the connection drops. One reader
+   * at a time.
+   */
+  async *messages(signal: AbortSignal): AsyncGenerator<SubEvent, void, undefined> {
+    if (this.#running) throw new Error("Cannot read messages: messages() is already running");
+    this.#running = true;
+    const stopped = AbortSignal.any([signal, this.#stop.signal]);
+    try {
+      let failures = 0;
+      while (!stopped.aborted) {
+        const kick = this.#kick.signal;
+        const run = AbortSignal.any([stopped, kick]);
+        const address = this.#address;
+        const connection = address === undefined ? undefined : await this.#open(address, run);
+        if (connection === undefined) {
+          if (kick.aborted) continue;
+          if (address === undefined) await untilAborted(run);
+          else await rest(this.#clock, reconnectDelay(this.#reconnect, failures++), run);
+          continue;
+        }
+        failures = 0;
+        try {
+          yield* this.#receive(connection, run);
+        } finally {
+          this.#connection = undefined;
+          await connection.close();
+        }
+        if (!run.aborted) {
+          // A peer that accepts and drops at once must not make this spin.
+          await rest(this.#clock, this.#reconnect.initialMs, run);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Ends `messages()` and closes the connection at once, even while its reader is away. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#connection?.close();
+  }
+
+  async #open(address: TcpAddress, signal: AbortSignal): Promise<ZmtpConnection | undefined> {
+    let connection: ZmtpConnection;
+    try {
+      connection = await dial(address, {
+        connector: this.#connector,
+        clock: this.#clock,
+        socketType: "SUB",
+        maxMessageBytes: this.#maxMessageBytes,
+        handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        signal,
+      });
+    } catch {
+      // The caller retries after a delay.
+      return undefined;
+    }
+    this.#connection = connection;
+    for (const prefix of this.#prefixes.values()) {
+      connection.post(encodeSubscription({ subscribe: true, prefix }));
+    }
+    return connection;
+  }
+
+  async *#receive(
+    connection: ZmtpConnection,
+    signal: AbortSignal,
+  ): AsyncGenerator<SubEvent, void, undefined> {
+    for (;;) {
+      let event;
+      try {
+        event = await connection.next(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      }
+      if (event === undefined) return;
+      if (event.kind === "oversized") yield event;
+      if (event.kind === "message" && this.#wanted(event.parts[0])) yield event;
+    }
+  }
+
+  #wanted(first: Uint8Array | undefined): boolean {
+    if (first === undefined) return false;
+    for (const prefix of this.#prefixes.values()) if (hasPrefix(first, prefix)) return true;
+    return false;
+  }
+}

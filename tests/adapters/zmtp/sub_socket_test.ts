@@ -1,0 +1,141 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import * as zmq from "zeromq";
+import {
+  type SubEvent,
+  SubSocket,
+  type SubSocketOptions,
+} from "../../../src/adapters/zmtp/sub_socket.ts";
+import type { TcpAddress, Transport } from "../../../src/adapters/zmtp/transport.ts";
+import { encodeMessage } from "../../../src/core/zmtp_wire.ts";
+import { decode, LibzmqPeer, NO_WAIT, text, waitUntil } from "./libzmq_peer.ts";
+import { ScriptedTransport } from "./scripted_transport.ts";
+
+const FAST = { reconnect: { initialMs: 20, maxMs: 100 } } as const;
+
+/** A SubSocket whose messages are collected until disposal. */
+function reader(options: SubSocketOptions = {}) {
+  const socket = new SubSocket({ ...FAST, ...options });
+  const controller = new AbortController();
+  const events: SubEvent[] = [];
+  const reading = (async () => {
+    for await (const event of socket.messages(controller.signal)) events.push(event);
+  })();
+  return {
+    socket,
+    events,
+    controller,
+    reading,
+    get texts(): string[] {
+      return events.flatMap((e) => e.kind === "message" ? [e.parts.map(decode).join("|")] : []);
+    },
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await reading;
+      await socket.close();
+    },
+  };
+}
+
+/** An XPUB, so the test sees the subscriptions arrive (the real broker binds a PUB). */
+function xpub(port?: number): Promise<LibzmqPeer<zmq.XPublisher>> {
+  return LibzmqPeer.bind(new zmq.XPublisher(NO_WAIT), port === undefined ? {} : { port });
+}
+
+async function subscribed(peer: LibzmqPeer, prefix: string, count = 1): Promise<void> {
+  const wanted = `\x01${prefix}`;
+  await waitUntil(
+    () => peer.texts.filter((t) => t === wanted).length >= count,
+    `subscription "${prefix}"`,
+  );
+}
+
+Deno.test("subscribes after connecting; 1000 messages from a libzmq XPUB arrive in order", async () => {
+  await using peer = await xpub();
+  await using sub = reader();
+  sub.socket.subscribe(text("a/"));
+  sub.socket.connect(peer.address);
+  await subscribed(peer, "a/");
+  for (let i = 0; i < 1000; i++) {
+    await peer.send([`b/${i}`]);
+    await peer.send([`a/${i}`]);
+  }
+  await waitUntil(() => sub.events.length >= 1000, "1000 messages", 10_000);
+  deepEqual(sub.texts, Array.from({ length: 1000 }, (_, i) => `a/${i}`));
+});
+
+Deno.test("a broker restart on the same port: reconnects, subscribes again, messages flow", async () => {
+  const first = await xpub();
+  const { port } = first.address;
+  await using sub = reader();
+  sub.socket.subscribe(text("topic"));
+  sub.socket.connect(first.address);
+  await subscribed(first, "topic");
+  await first.send(["topic before"]);
+  await waitUntil(() => sub.events.length === 1, "the first message");
+  await first.close();
+  // Subscribed while the broker is away: sent with the others on reconnect.
+  sub.socket.subscribe(text("other"));
+  await using second = await xpub(port);
+  await subscribed(second, "topic");
+  await subscribed(second, "other");
+  await second.send(["topic after"]);
+  await second.send(["other after"]);
+  await waitUntil(() => sub.events.length === 3, "two more messages");
+  deepEqual(sub.texts, ["topic before", "topic after", "other after"]);
+});
+
+Deno.test("unsubscribe sends a cancel; connect() to another address moves there", async () => {
+  await using one = await xpub();
+  await using two = await xpub();
+  await using sub = reader();
+  sub.socket.subscribe(text("x"));
+  sub.socket.subscribe(text("y"));
+  sub.socket.connect(one.address);
+  await subscribed(one, "y");
+  sub.socket.unsubscribe(text("x"));
+  await waitUntil(() => one.texts.includes("\x00x"), "the cancel");
+  sub.socket.connect(two.address);
+  await subscribed(two, "y");
+  ok(!two.texts.includes("\x01x"), "a cancelled prefix is not sent again");
+  await two.send(["y from two"]);
+  await waitUntil(() => sub.events.length === 1, "a message from the new address");
+  deepEqual(sub.texts, ["y from two"]);
+});
+
+Deno.test("a message over maxMessageBytes is reported by size and the next one arrives", async () => {
+  await using peer = await xpub();
+  await using sub = reader({ maxMessageBytes: 1000 });
+  sub.socket.subscribe(new Uint8Array());
+  sub.socket.connect(peer.address);
+  await subscribed(peer, "");
+  await peer.send([new Uint8Array(100_000)]);
+  await peer.send(["small"]);
+  await waitUntil(() => sub.events.length === 2, "two events");
+  deepEqual(sub.events[0], { kind: "oversized", bytes: 100_000 });
+  deepEqual(sub.texts, ["small"]);
+});
+
+Deno.test("messages a peer sends for no subscription of ours are filtered out here too", async () => {
+  const transport = new ScriptedTransport();
+  transport.greet("PUB");
+  const address: TcpAddress = { hostname: "scripted", port: 1 };
+  await using sub = reader({ connector: (): Promise<Transport> => Promise.resolve(transport) });
+  sub.socket.subscribe(text("keep"));
+  sub.socket.connect(address);
+  await waitUntil(() => transport.frames().some((f) => decode(f.data) === "\x01keep"), "subscribe");
+  equal(transport.frames()[1]?.command, undefined, "the 3.0 message form, which every peer knows");
+  transport.feed(encodeMessage([text("drop me")]), encodeMessage([text("keep me")]));
+  await waitUntil(() => sub.events.length === 1, "one message");
+  deepEqual(sub.texts, ["keep me"]);
+});
+
+Deno.test("close() ends messages() even while the reader waits", async () => {
+  await using peer = await xpub();
+  const sub = reader();
+  sub.socket.subscribe(text("a"));
+  sub.socket.connect(peer.address);
+  await subscribed(peer, "a");
+  await sub.socket.close();
+  await sub.reading;
+  await sub[Symbol.asyncDispose]();
+});
