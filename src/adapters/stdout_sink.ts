@@ -1,3 +1,4 @@
+import { contextJson, sightingJson } from "../core/sighting.ts";
 import type { Sighting, SightingSink } from "../ports.ts";
 import { LineWriter } from "./line_writer.ts";
 
@@ -6,7 +7,7 @@ export type SinkFormat = "context" | "sighting";
 
 /** Serialises one sighting as a sink line. */
 export function sinkLine(sighting: Sighting, format: SinkFormat): string {
-  return JSON.stringify(format === "context" ? sighting.x_threatbus_sighting_context : sighting);
+  return format === "context" ? contextJson(sighting) : sightingJson(sighting);
 }
 
 /**

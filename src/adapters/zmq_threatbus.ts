@@ -39,7 +39,11 @@ export interface ZmqThreatBusOptions {
   readonly maxMessageBytes?: number;
   /** Frames held while the broker is not listening; `publish` waits when full. Default 10000. */
   readonly outboundQueueLimit?: number;
-  /** Bytes held while the broker is not listening; `publish` waits when full. Default 8 MiB. */
+  /**
+   * Bytes held while the broker is not listening; `publish` waits when full.
+   * Default 512 KiB: frames that wait long outlive V8's young generation and
+   * pile up as old garbage, which costs far more memory than the queue itself.
+   */
   readonly outboundQueueBytes?: number;
   /** How long `close()` lets queued frames drain; default 1000. */
   readonly flushTimeoutMs?: number;
@@ -133,7 +137,7 @@ export class ZmqThreatBus implements ThreatBus {
       maxFrames: checkNumber("outboundQueueLimit", options.outboundQueueLimit ?? 10_000, 1),
       maxBytes: checkNumber(
         "outboundQueueBytes",
-        options.outboundQueueBytes ?? 8 * 1024 * 1024,
+        options.outboundQueueBytes ?? 512 * 1024,
         1,
       ),
       logger: options.logger,

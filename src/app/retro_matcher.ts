@@ -1,7 +1,7 @@
 import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
 import { batchFamily, printedValue } from "../core/retro_batch.ts";
-import { parseEventLine, retroSighting, type Sighting } from "../core/sighting.ts";
+import { parseEventLine, retroSighting, type Sighting, withRawContext } from "../core/sighting.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Backend, Clock, Logger, RetroQueryOptions, RetroQueryOutcome } from "../ports.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
@@ -308,7 +308,9 @@ export class RetroMatcher {
             if (!parsed.ok) continue;
             sightings++;
             const stamp = { uuid: this.#deps.newUuid(), createdMs: clock.now() };
-            await this.#deps.report(retroSighting(job.indicator, parsed.event, stamp));
+            await this.#deps.report(
+              withRawContext(retroSighting(job.indicator, parsed.event, stamp), line),
+            );
           }
           metrics.observe("retro_matches_per_ioc", sightings);
           metrics.observe("retro_query_time_per_ioc", attempt.seconds);
@@ -460,7 +462,7 @@ export class RetroMatcher {
           }
           tally.sightings++;
           const stamp = { uuid: newUuid(), createdMs: clock.now() };
-          await report(retroSighting(job.indicator, parsed.event, stamp));
+          await report(withRawContext(retroSighting(job.indicator, parsed.event, stamp), line));
         },
       });
     } catch (error) {

@@ -1,5 +1,5 @@
 import { IndicatorSchema } from "./indicator.ts";
-import type { Sighting } from "./sighting.ts";
+import { type Sighting, sightingJson } from "./sighting.ts";
 import type { BrokerFrame, DecodedFrame, OutboundFrame, WireCodec } from "./wire_codec.ts";
 
 const SUBSCRIBE_TOPIC = "stix2/indicator";
@@ -59,7 +59,7 @@ export function decodeStix2Frame(frame: BrokerFrame): DecodedFrame {
 
 /** Encodes a sighting as `stix2/sighting <json>`. */
 export function encodeStix2Sighting(sighting: Sighting): OutboundFrame {
-  return { topic: SIGHTING_TOPIC, body: JSON.stringify(sighting) };
+  return { topic: SIGHTING_TOPIC, body: sightingJson(sighting) };
 }
 
 function excerpt(text: string): string {

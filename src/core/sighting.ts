@@ -85,6 +85,42 @@ export type ParsedEvent =
   | { readonly ok: true; readonly event: Record<string, unknown> }
   | { readonly ok: false; readonly reason: string };
 
+/**
+ * Where a sighting keeps the result line its context was parsed from: a
+ * symbol key, non-enumerable, so `JSON.stringify`, spreading and deep equality
+ * ignore it, and a sighting whose context was replaced by a copy loses it.
+ */
+const RAW_CONTEXT = Symbol("raw context JSON");
+
+/**
+ * Remembers `line` as the JSON text of `sighting`'s context (which must have
+ * been parsed from it), so that serialising needs no second encoding and keeps
+ * numbers that a JavaScript number cannot hold, such as 64-bit flow ids.
+ */
+export function withRawContext<T extends Sighting>(sighting: T, line: string): T {
+  Object.defineProperty(sighting, RAW_CONTEXT, { value: line, enumerable: false });
+  return sighting;
+}
+
+/** The JSON text of a sighting's context: its raw result line where it has one. */
+export function contextJson(sighting: Sighting): string {
+  const raw = (sighting as { [RAW_CONTEXT]?: string })[RAW_CONTEXT];
+  return raw ?? JSON.stringify(sighting.x_threatbus_sighting_context);
+}
+
+const CONTEXT_PLACEHOLDER = '"x_threatbus_sighting_context":0';
+
+/** The JSON text of a whole sighting, with the raw context line spliced in where there is one. */
+export function sightingJson(sighting: Sighting): string {
+  const raw = (sighting as { [RAW_CONTEXT]?: string })[RAW_CONTEXT];
+  if (raw === undefined) return JSON.stringify(sighting);
+  const json = JSON.stringify({ ...sighting, x_threatbus_sighting_context: 0 });
+  // The first match is the key itself: the fields before it are plain strings, where a quote is escaped.
+  const at = json.indexOf(CONTEXT_PLACEHOLDER);
+  const valueAt = at + CONTEXT_PLACEHOLDER.length - 1;
+  return `${json.slice(0, valueAt)}${raw}${json.slice(valueAt + 1)}`;
+}
+
 /** Parses one line of `vast export json` output; only JSON objects are events. */
 export function parseEventLine(line: string): ParsedEvent {
   let value: unknown;

@@ -1,11 +1,15 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
+import fc from "fast-check";
 import type { Indicator } from "../../src/core/indicator.ts";
 import {
+  contextJson,
   eventTimestamp,
   liveSighting,
   parseEventLine,
   retroSighting,
+  sightingJson,
   UNKNOWN_INDICATOR_REF,
+  withRawContext,
 } from "../../src/core/sighting.ts";
 
 const indicator: Indicator = {
@@ -73,4 +77,52 @@ Deno.test("parseEventLine accepts objects only", () => {
     const parsed = parseEventLine(line!);
     ok(!parsed.ok && parsed.reason.includes(reason!), `${line}: ${JSON.stringify(parsed)}`);
   }
+});
+
+Deno.test("sightingJson and contextJson splice the raw line in, byte for byte as stringify would", () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.boolean(), (event, withSeen) => {
+      const line = JSON.stringify(withSeen ? { ...event, ts: "2021-03-01T10:00:00Z" } : event);
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const indicator = {
+        type: "indicator",
+        id: "indicator--00000000-0000-4000-8000-000000000001",
+        pattern: "[ipv4-addr:value = '6.6.6.6']",
+      } as const;
+      const plain = retroSighting(indicator, parsed, { uuid: "u", createdMs: 0 });
+      const raw = withRawContext(
+        retroSighting(indicator, parsed, { uuid: "u", createdMs: 0 }),
+        line,
+      );
+      equal(sightingJson(raw), JSON.stringify(plain));
+      equal(contextJson(raw), line);
+      equal(sightingJson(plain), JSON.stringify(plain));
+    }),
+  );
+});
+
+Deno.test("the raw line keeps 64-bit numbers; a copied sighting with a new context drops it", () => {
+  const line = '{"flow_id":1234567890123456789,"ts":"2021-03-01T10:00:00Z"}';
+  const sighting = withRawContext(
+    retroSighting(
+      {
+        type: "indicator",
+        id: "indicator--00000000-0000-4000-8000-000000000001",
+        pattern: "[x:y = 'z']",
+      },
+      JSON.parse(line),
+      { uuid: "u", createdMs: 0 },
+    ),
+    line,
+  );
+  ok(
+    sightingJson(sighting).includes(
+      '"x_threatbus_sighting_context":{"flow_id":1234567890123456789,',
+    ),
+  );
+  equal(contextJson(sighting), line);
+  deepEqual(Object.keys(sighting).includes("raw"), false);
+  const replaced = { ...sighting, x_threatbus_sighting_context: { rewritten: true } };
+  equal(contextJson(replaced), '{"rewritten":true}');
+  ok(sightingJson(replaced).includes('"x_threatbus_sighting_context":{"rewritten":true}'));
 });
