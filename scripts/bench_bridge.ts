@@ -13,14 +13,17 @@ const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 /** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
-/** The `--allow-*` flags of the `start` task in deno.json. */
+/** The `--allow-*` and `--v8-flags=` flags of the `start` task in deno.json. */
 export async function startPermissions(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(DENO_JSON)) as {
     tasks?: Record<string, string>;
   };
   const start = config.tasks?.["start"];
   if (start === undefined) throw new Error(`Cannot find the start task in ${DENO_JSON}`);
-  return start.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+  // The V8 flags too, so that a benchmark runs the program as users start it.
+  return start.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
+  );
 }
 
 /** One reading of a process' CPU time and memory. */

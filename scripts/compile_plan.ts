@@ -44,7 +44,7 @@ export const RUNTIME_PERMISSIONS: readonly string[] = [
  * A small young generation: streaming a million sightings then levels off at
  * about 88 MB instead of 135 MB, for the same CPU (scripts/bench_memory.ts).
  */
-export const RUNTIME_V8_FLAGS: readonly string[] = ["--v8-flags=--max-semi-space-size=4"];
+export const RUNTIME_V8_FLAGS: readonly string[] = ["--v8-flags=--max-semi-space-size=1"];
 
 /** The program's entry point, relative to the repository root. */
 export const ENTRY_POINT = "src/main.ts";

@@ -10,8 +10,11 @@ export interface ReadLinesOptions {
 
 const NEWLINE = 10;
 const CARRIAGE_RETURN = 13;
-/** Bytes read at once from a byte stream, into one buffer reused for every read. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Bytes read at once from a byte stream, into one buffer reused for every
+ * read; small, as hundreds of queries may stream at once.
+ */
+const READ_BUFFER_BYTES = 16 * 1024;
 
 /**
  * Splits a byte stream into lines as it arrives: `\n` separates, a trailing

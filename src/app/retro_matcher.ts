@@ -58,7 +58,7 @@ export interface RetroMatcherOptions extends RetroQueryOptions {
    * query started, so that indicators arriving together share one; default 25.
    */
   readonly batchLingerMs?: number;
-  /** Result text a batch holds until it ends; default 1 MiB. */
+  /** Result text a batch holds until it ends; default 256 KiB. */
   readonly batchBufferBytes?: number;
 }
 
@@ -281,7 +281,7 @@ export class RetroMatcher {
       clock,
       log: this.#log,
       timeoutSeconds: this.#options.timeoutSeconds,
-      maxBufferBytes: this.#options.batchBufferBytes ?? 1 << 20,
+      maxBufferBytes: this.#options.batchBufferBytes ?? 256 * 1024,
       signal: this.#abort.signal,
     });
     if (attempt.status === "stopped") {
