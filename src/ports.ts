@@ -61,6 +61,11 @@ export interface RetroQueryOptions {
   readonly maxEvents: number;
   /** Seconds; 0 means none. */
   readonly timeoutSeconds: number;
+  /**
+   * Told once the query is under way (its process started, or it could not
+   * be), so the caller can pace new queries to what the backend takes.
+   */
+  readonly onStarted?: () => void;
 }
 
 /** How a retro query ended. */

@@ -134,7 +134,7 @@ export class VastCli implements Backend, LiveBackend {
     await this.#spawnTurn();
     const started = this.#clock.monotonic();
     let lines = 0;
-    const result = await runLines(this.#binary, {
+    const running = runLines(this.#binary, {
       args,
       signal,
       timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : 0,
@@ -153,6 +153,9 @@ export class VastCli implements Backend, LiveBackend {
         return onLine(line);
       },
     });
+    // runLines spawns before its first await, so the process is running by now.
+    options.onStarted?.();
+    const result = await running;
     const durationMs = this.#clock.monotonic() - started;
     this.#logger.debug("VAST query finished", {
       ...about,

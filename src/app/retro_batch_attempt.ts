@@ -28,6 +28,8 @@ export interface BatchAttemptOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly timeoutSeconds: number;
+  /** Told once the query is under way (see `RetroQueryOptions.onStarted`). */
+  readonly onStarted?: () => void;
   /** Result text held until the query ends; past it the batch gives up. */
   readonly maxBufferBytes: number;
   /** Aborts the query for good (shutdown); the attempt then ends "stopped". */
@@ -64,6 +66,7 @@ export async function attemptBatch(
     const outcome = await backend.retroAny(iocs, {
       maxEvents: 0,
       timeoutSeconds: options.timeoutSeconds,
+      ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }),
       signal: AbortSignal.any([signal, giveUp.signal]),
       onLine: (line) => {
         if (line.trim() === "" || giveUp.signal.aborted) return;

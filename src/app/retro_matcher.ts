@@ -72,6 +72,13 @@ interface Job {
   readonly printed: string | undefined;
 }
 
+/**
+ * A lone indicator after a quiet spell starts at once; one arriving within
+ * this time of the last start waits for more to share its query. Short: a
+ * trickle is not worth delaying (20 a second, of mixed kinds, seldom share).
+ */
+const DEFAULT_LINGER_MS = 25;
+
 /** How many queued jobs the search for batch members looks at, per member. */
 const BATCH_SCAN_FACTOR = 4;
 
@@ -95,7 +102,10 @@ export class RetroMatcher {
   readonly #settled = new Set<() => void>();
   /** Jobs in running queries (a batch holds several). */
   #runningJobs = 0;
-  #lastStartMs = Number.NEGATIVE_INFINITY;
+  /** When the last round began: a round may start batches that are not full. */
+  #roundStartMs = Number.NEGATIVE_INFINITY;
+  /** Queries started but not yet under way at the backend; a round waits for none. */
+  #starting = 0;
   #lingering = false;
 
   constructor(deps: RetroMatcherDeps, options: RetroMatcherOptions) {
@@ -192,15 +202,35 @@ export class RetroMatcher {
     return this.waitForBacklog(0, signal);
   }
 
+  /**
+   * Starts queries while slots are free. Between rounds only full batches and
+   * single queries start; a round starts everything that waits. Rounds are at
+   * least one linger time apart and wait until the previous queries are under
+   * way, so when starting processes is the bottleneck, batches grow instead
+   * of the queue of processes to start.
+   */
   #pump(): void {
+    const now = this.#deps.clock.monotonic();
+    const lingerMs = this.#options.batchLingerMs ?? DEFAULT_LINGER_MS;
+    const round = (now - this.#roundStartMs >= lingerMs && this.#starting === 0) ||
+      this.#abort.signal.aborted;
     while (this.#running.size < this.#options.concurrency && this.#queue.size > 0) {
-      const jobs = this.#takeJobs();
+      const jobs = this.#takeJobs(round);
       if (jobs === undefined) return this.#linger();
-      this.#lastStartMs = this.#deps.clock.monotonic();
+      if (round) this.#roundStartMs = now;
       this.#runningJobs += jobs.length;
+      this.#starting++;
+      let underWay = false;
+      const started = () => {
+        if (underWay) return;
+        underWay = true;
+        this.#starting--;
+        if (this.#starting === 0 && this.#queue.size > 0) queueMicrotask(() => this.#pump());
+      };
       const task: Promise<void> =
-        (jobs.length === 1 ? this.#run(jobs[0] as Job) : this.#runBatch(jobs))
+        (jobs.length === 1 ? this.#run(jobs[0] as Job, started) : this.#runBatch(jobs, started))
           .finally(() => {
+            started();
             this.#running.delete(task);
             this.#runningJobs -= jobs.length;
             this.#pump();
@@ -214,9 +244,9 @@ export class RetroMatcher {
   /**
    * Removes and returns the jobs of the next query: the oldest job, with
    * waiting jobs of its family when batching; undefined when a batch that is
-   * not full should wait for more.
+   * not full should wait for the next round.
    */
-  #takeJobs(): Job[] | undefined {
+  #takeJobs(round: boolean): Job[] | undefined {
     const first = this.#queue.values().next().value as Job;
     const size = this.#batchSize();
     if (size <= 1 || first.solo === true || first.printed === undefined) {
@@ -236,9 +266,7 @@ export class RetroMatcher {
       values.add(printed);
       jobs.push(job);
     }
-    const lingerMs = this.#options.batchLingerMs ?? 25;
-    const since = this.#deps.clock.monotonic() - this.#lastStartMs;
-    if (values.size < size && since < lingerMs && !this.#abort.signal.aborted) return undefined;
+    if (values.size < size && !round) return undefined;
     for (const job of jobs) this.#queue.delete(job.key);
     return jobs;
   }
@@ -248,12 +276,12 @@ export class RetroMatcher {
     return maxEvents > 0 || this.#deps.backend.retroAny === undefined ? 1 : batchSize;
   }
 
-  /** Pumps again once the linger time since the last start is over. */
+  /** Pumps again when the next round is due; a query getting under way pumps too. */
   #linger(): void {
-    if (this.#lingering) return;
+    const lingerMs = this.#options.batchLingerMs ?? DEFAULT_LINGER_MS;
+    const waitMs = this.#roundStartMs + lingerMs - this.#deps.clock.monotonic();
+    if (this.#lingering || waitMs <= 0) return;
     this.#lingering = true;
-    const lingerMs = this.#options.batchLingerMs ?? 25;
-    const waitMs = Math.max(0, this.#lastStartMs + lingerMs - this.#deps.clock.monotonic());
     this.#deps.clock.sleep(waitMs, this.#abort.signal).catch(() => {}).finally(() => {
       this.#lingering = false;
       this.#pump();
@@ -265,7 +293,7 @@ export class RetroMatcher {
    * its IoC's indicators; IoCs whose lines it cannot tell apart, and all of
    * them when it fails, go back to the queue to be queried alone.
    */
-  async #runBatch(jobs: readonly Job[]): Promise<void> {
+  async #runBatch(jobs: readonly Job[], started: () => void): Promise<void> {
     const { backend, clock, metrics } = this.#deps;
     // Keyed by printed value: IoCs written differently for one address share results.
     const byValue = new Map<string, Job[]>();
@@ -281,6 +309,7 @@ export class RetroMatcher {
       clock,
       log: this.#log,
       timeoutSeconds: this.#options.timeoutSeconds,
+      onStarted: started,
       maxBufferBytes: this.#options.batchBufferBytes ?? 256 * 1024,
       signal: this.#abort.signal,
     });
@@ -347,7 +376,7 @@ export class RetroMatcher {
     this.#deps.metrics.gauge("retro_match_backlog", this.backlog);
   }
 
-  async #run(job: Job): Promise<void> {
+  async #run(job: Job, started: () => void): Promise<void> {
     const { metrics } = this.#deps;
     const retries = this.#options.retries ?? 0;
     const tally = { sightings: 0, skipped: 0, querySeconds: 0 };
@@ -356,7 +385,7 @@ export class RetroMatcher {
     for (;;) {
       attempts++;
       const before = tally.sightings;
-      end = await this.#attempt(job, tally);
+      end = await this.#attempt(job, tally, started);
       if (end.status !== "failed" || attempts > retries) break;
       // A retry would report the same events again; half a result beats duplicates.
       if (tally.sightings > before) break;
@@ -441,6 +470,7 @@ export class RetroMatcher {
   async #attempt(
     job: Job,
     tally: { sightings: number; skipped: number; querySeconds: number },
+    underWay: () => void,
   ): Promise<AttemptEnd> {
     const { backend, clock, newUuid, report } = this.#deps;
     const started = clock.monotonic();
@@ -448,6 +478,7 @@ export class RetroMatcher {
       return await backend.retro(job.ioc, {
         maxEvents: this.#options.maxEvents,
         timeoutSeconds: this.#options.timeoutSeconds,
+        onStarted: underWay,
         signal: this.#abort.signal,
         onLine: async (line) => {
           if (line.trim() === "") return;

@@ -272,3 +272,82 @@ Deno.test("property: batched results equal one query per IoC", async () => {
     { numRuns: 150 },
   );
 });
+
+Deno.test("a round starts every kind that waits, not just the oldest one's", async () => {
+  const clock = new FakeClock();
+  const { backend, calls } = semanticBackend(EVENTS);
+  const retro = new RetroMatcher(
+    {
+      backend,
+      logger: recordingLogger(),
+      clock,
+      newUuid: () => crypto.randomUUID(),
+      metrics: new MetricsRegistry(),
+      report: () => Promise.resolve(),
+    },
+    { concurrency: 10, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 25 },
+  );
+  retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
+  equal(calls.length, 1, "a lone indicator starts at once");
+  await clock.advance(5);
+  const waiting: PointIoc[] = [
+    { type: "domain", value: "evil.com" },
+    { type: "ip", value: "6.6.6.6" },
+    { type: "url", value: "/x" },
+    { type: "ip", value: "8.8.8.8" },
+    { type: "domain", value: "bad.org" },
+  ];
+  waiting.forEach((ioc, n) => retro.enqueue(indicator(n + 1), ioc));
+  equal(calls.length, 1, "the others wait for the round");
+  await clock.advance(20);
+  equal(calls.length, 4, "one round started all three kinds");
+  await retro.idle();
+  deepEqual(
+    calls.slice(1).map((call) => call.iocs.map((ioc) => ioc.value).join(" ")),
+    ["evil.com bad.org", "6.6.6.6 8.8.8.8", "/x"],
+  );
+});
+
+Deno.test("a round waits until the queries before it are under way, so batches grow", async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const starts: (() => void)[] = [];
+  // Single queries hold until released; every query says when it is under way only when told to.
+  const held = Promise.withResolvers<void>();
+  const backend: Backend = {
+    status: () => Promise.resolve(),
+    retro: (ioc, options) => {
+      calls.push(ioc.value);
+      starts.push(() => options.onStarted?.());
+      return held.promise.then(() => ({ status: "ok" }));
+    },
+    retroAny: (iocs, options) => {
+      calls.push(iocs.map((ioc) => ioc.value).join(" "));
+      starts.push(() => options.onStarted?.());
+      return Promise.resolve({ status: "ok" });
+    },
+  };
+  const retro = new RetroMatcher(
+    {
+      backend,
+      logger: recordingLogger(),
+      clock,
+      newUuid: () => crypto.randomUUID(),
+      metrics: new MetricsRegistry(),
+      report: () => Promise.resolve(),
+    },
+    { concurrency: 10, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 25 },
+  );
+  retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
+  await clock.advance(30);
+  retro.enqueue(indicator(1), { type: "ip", value: "2.2.2.2" });
+  retro.enqueue(indicator(2), { type: "ip", value: "3.3.3.3" });
+  await clock.advance(30);
+  deepEqual(calls, ["1.1.1.1"], "no round while a query is still starting");
+  starts[0]?.();
+  await Promise.resolve();
+  await Promise.resolve();
+  deepEqual(calls, ["1.1.1.1", "2.2.2.2 3.3.3.3"]);
+  held.resolve();
+  await retro.idle();
+});
