@@ -8,10 +8,9 @@
  * error. A binary built for the host is run once with `--version` to prove it
  * starts and carries the right version.
  *
- * The ZeroMQ addon needs no flag: `deno compile` embeds the whole zeromq npm
- * package, prebuilt `.node` files included, and the compiled runtime copies a
- * `.node` file to the temporary directory to load it. Only other platforms'
- * addons are left out.
+ * The program loads no native addon (it speaks ZMTP itself); zeromq's
+ * prebuilt addons, which only the tests' broker emulator needs, are left out
+ * in case `deno compile` embeds the package from the lock file.
  */
 import denoConfig from "../deno.json" with { type: "json" };
 import {
@@ -27,7 +26,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 /** Runs the compile script with `args`; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   const denortBin = Deno.env.get("DENORT_BIN");
-  const plan = planCompile(args, { denortBin, ...await findAddonBuildDir() });
+  const plan = planCompile(args, { denortBin, ...await findZeromqBuildDir() });
   if (plan.kind === "help") {
     console.log(COMPILE_USAGE);
     return 0;
@@ -92,12 +91,10 @@ async function checkVersion(path: string): Promise<string | undefined> {
 }
 
 /**
- * Where zeromq's prebuilt addons are, so other platforms' can be left out:
- * a local node_modules when there is one, else Deno's npm cache.
+ * Where zeromq's prebuilt addons are, so they can be left out: a local
+ * node_modules when there is one, else Deno's npm cache.
  */
-async function findAddonBuildDir(): Promise<
-  Pick<CompileContext, "addonBuildDir" | "addonPlatforms">
-> {
+async function findZeromqBuildDir(): Promise<Pick<CompileContext, "zeromqBuildDir">> {
   const version = /^npm:zeromq@(.+)$/.exec(denoConfig.imports.zeromq)?.[1];
   if (version === undefined) return {};
   const candidates = [
@@ -105,20 +102,9 @@ async function findAddonBuildDir(): Promise<
     `${await npmCacheDir()}/registry.npmjs.org/zeromq/${version}/build`,
   ];
   for (const dir of candidates) {
-    const platforms: string[] = [];
-    try {
-      for await (const os of Deno.readDir(dir)) {
-        if (!os.isDirectory) continue;
-        for await (const arch of Deno.readDir(`${dir}/${os.name}`)) {
-          if (arch.isDirectory) platforms.push(`${os.name}/${arch.name}`);
-        }
-      }
-    } catch {
-      continue;
-    }
-    return { addonBuildDir: dir, addonPlatforms: platforms.sort() };
+    const found = await Deno.stat(dir).then((info) => info.isDirectory, () => false);
+    if (found) return { zeromqBuildDir: dir };
   }
-  console.error("compile: zeromq is not cached yet; every platform's addon will be embedded");
   return {};
 }
 

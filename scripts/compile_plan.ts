@@ -8,16 +8,15 @@ import { parseArgs } from "node:util";
 export const DEFAULT_TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
 
 /**
- * Targets the program can be built for, each with the `<os>/<arch>` directory
- * of zeromq's prebuilt addons it loads. Windows is left out: the bridge relies
- * on POSIX signals and process groups.
+ * Targets the program can be built for. Windows is left out: the bridge
+ * relies on POSIX signals and process groups.
  */
-export const TARGETS: Readonly<Record<string, { readonly addonPlatform: string }>> = {
-  "x86_64-unknown-linux-gnu": { addonPlatform: "linux/x64" },
-  "aarch64-unknown-linux-gnu": { addonPlatform: "linux/arm64" },
-  "x86_64-apple-darwin": { addonPlatform: "darwin/x64" },
-  "aarch64-apple-darwin": { addonPlatform: "darwin/arm64" },
-};
+export const TARGETS: readonly string[] = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+];
 
 /**
  * The narrowest permissions the program runs with, for `deno compile` and for
@@ -72,10 +71,8 @@ export type CompilePlan =
 export interface CompileContext {
   /** `DENORT_BIN` from the environment. */
   readonly denortBin?: string | undefined;
-  /** zeromq's `build` directory as resolved for the build, to leave other platforms out. */
-  readonly addonBuildDir?: string | undefined;
-  /** The `<os>/<arch>` directories present under `addonBuildDir`, e.g. `linux/x64`. */
-  readonly addonPlatforms?: readonly string[] | undefined;
+  /** zeromq's `build` directory (its prebuilt addons) where it is cached. */
+  readonly zeromqBuildDir?: string | undefined;
 }
 
 /** Usage of the compile script, printed for `--help`. */
@@ -83,7 +80,7 @@ export const COMPILE_USAGE = `\
 Usage: deno task compile [--target TRIPLE]... [--out-dir DIR] [--check]
 
 Builds DIR/vast-threatbus-<TRIPLE> (DIR defaults to dist) for each target,
-by default ${DEFAULT_TARGETS.join(" and ")}. Targets: ${Object.keys(TARGETS).join(", ")}.
+by default ${DEFAULT_TARGETS.join(" and ")}. Targets: ${TARGETS.join(", ")}.
 
   --check   a target whose Deno runtime (denort) cannot be had is skipped with
             "skipped: no denort" instead of failing (for CI on closed networks)
@@ -112,11 +109,11 @@ export function planCompile(args: readonly string[], context: CompileContext = {
   const outDir = (parsed.values["out-dir"] ?? "dist").replace(/(.)\/+$/, "$1");
   if (outDir === "") return usageError('Cannot use --out-dir "": expected a directory');
   const targets = [...new Set(parsed.values.target ?? DEFAULT_TARGETS)];
-  const unknown = targets.find((target) => !Object.hasOwn(TARGETS, target));
+  const unknown = targets.find((target) => !TARGETS.includes(target));
   if (unknown !== undefined) {
     return usageError(
       `Cannot build for target "${unknown}": expected one of ${
-        Object.keys(TARGETS).map((t) => `"${t}"`).join(", ")
+        TARGETS.map((t) => `"${t}"`).join(", ")
       }`,
     );
   }
@@ -139,7 +136,7 @@ export function planCompile(args: readonly string[], context: CompileContext = {
         "--exclude-unused-npm",
         ...RUNTIME_PERMISSIONS,
         ...RUNTIME_V8_FLAGS,
-        ...addonExcludes(target, context).flatMap((path) => ["--exclude", path]),
+        ...zeromqExcludes(context).flatMap((path) => ["--exclude", path]),
         "--target",
         target,
         "--output",
@@ -157,17 +154,13 @@ export function binaryName(target: string): string {
 }
 
 /**
- * The prebuilt zeromq addon directories of other platforms: `deno compile`
- * embeds the whole npm package, and a binary needs only its own platform's
- * addon (about 18 MB less).
+ * zeromq's prebuilt addons, to be left out of every binary: the program speaks
+ * ZMTP itself (`src/adapters/zmtp/`) and only the tests' broker emulator loads
+ * zeromq, yet `deno compile` may embed every npm package of the lock file.
  */
-export function addonExcludes(target: string, context: CompileContext): string[] {
-  const own = TARGETS[target]?.addonPlatform;
-  const buildDir = context.addonBuildDir;
-  if (own === undefined || buildDir === undefined) return [];
-  return (context.addonPlatforms ?? [])
-    .filter((platform) => platform !== own)
-    .map((platform) => `${buildDir.replace(/\/+$/, "")}/${platform}`);
+export function zeromqExcludes(context: CompileContext): string[] {
+  const buildDir = context.zeromqBuildDir;
+  return buildDir === undefined ? [] : [buildDir.replace(/\/+$/, "")];
 }
 
 /** What a failed `deno compile` is judged against. */

@@ -49,13 +49,6 @@ export interface ZmqThreatBusOptions {
   readonly flushTimeoutMs?: number;
 }
 
-/**
- * @deprecated No limit any more: with libzmq, messages over this many times
- * `maxMessageBytes` ended the connection; now any size is skipped. Kept only
- * because `scripts/fault_matrix.ts` still names it in a report line.
- */
-export const HARD_LIMIT_FACTOR = 4;
-
 const Port = z.number().int().min(1).max(65535);
 const StatusReply = z.object({ status: z.string() });
 const SubscribeReply = z.object({
