@@ -8,7 +8,7 @@
  * 3. RSS over a stream of 1,000,000 sightings to the STDOUT sink, sampled at
  *    start, middle and end to show it does not grow with the stream.
  *
- *   deno run --allow-read --allow-write --allow-run --allow-env --allow-sys \
+ *   deno run --allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys \
  *     scripts/bench_memory.ts [--parts imports,queue,stream] [--repeat 5] \
  *     [--queued 100000] [--streamed 1000000] [--main PATH]
  */
@@ -29,7 +29,8 @@ import { generateBenchData } from "./bench_data.ts";
 import { spread, workloadConfig } from "./bench_e2e.ts";
 
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
-const PERMISSIONS = "--allow-read --allow-write --allow-run --allow-env --allow-sys";
+// --allow-ffi: the Threat Bus emulator this benchmark hosts runs on the zeromq addon.
+const PERMISSIONS = "--allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys";
 /**
  * The original's peak RSS for the 15,241-sighting workload (97 MB with the
  * STDOUT sink, 99 MB to Threat Bus), and the target's share of it: 0.7 × 97 MB
