@@ -15,9 +15,15 @@ export type BatchAttempt =
     readonly seconds: number;
   }
   | {
-    /** Nothing can be reported from it: every IoC is to be queried alone. */
+    /**
+     * Nothing can be reported from it. Without `heavy`, every IoC is to be
+     * queried alone; with it (the results outgrew the buffer), only the values
+     * in `heavy` and `tainted` are, and the others may share a query again.
+     */
     readonly status: "fallback";
     readonly reason: string;
+    readonly heavy?: ReadonlySet<string>;
+    readonly tainted?: ReadonlySet<string>;
     readonly seconds: number;
   }
   | { readonly status: "stopped"; readonly seconds: number };
@@ -55,6 +61,8 @@ export async function attemptBatch(
   const giveUp = new AbortController();
   let reason: string | undefined;
   let held = 0;
+  const heldBy = new Map<string, number>();
+  let heavy: Set<string> | undefined;
   let skipped = 0;
   const stop = (why: string) => {
     reason ??= why;
@@ -62,6 +70,10 @@ export async function attemptBatch(
   };
   const started = clock.monotonic();
   const seconds = () => (clock.monotonic() - started) / 1000;
+  const fallback = (why: string): BatchAttempt =>
+    heavy === undefined
+      ? { status: "fallback", reason: why, seconds: seconds() }
+      : { status: "fallback", reason: why, heavy, tainted, seconds: seconds() };
   try {
     const outcome = await backend.retroAny(iocs, {
       maxEvents: 0,
@@ -85,7 +97,9 @@ export async function attemptBatch(
         }
         const value = found[0] as string;
         held += line.length;
+        heldBy.set(value, (heldBy.get(value) ?? 0) + line.length);
         if (held > options.maxBufferBytes) {
+          heavy = heavyValues(heldBy, options.maxBufferBytes);
           return stop(`more than ${options.maxBufferBytes} bytes of results`);
         }
         const kept = lines.get(value);
@@ -93,7 +107,7 @@ export async function attemptBatch(
         else kept.push(line);
       },
     });
-    if (reason !== undefined) return { status: "fallback", reason, seconds: seconds() };
+    if (reason !== undefined) return fallback(reason);
     if (outcome.status !== "ok") {
       return {
         status: "fallback",
@@ -106,7 +120,23 @@ export async function attemptBatch(
     return { status: "ok", lines, tainted, skipped, seconds: seconds() };
   } catch (error) {
     if (signal.aborted) return { status: "stopped", seconds: seconds() };
-    if (reason !== undefined) return { status: "fallback", reason, seconds: seconds() };
+    if (reason !== undefined) return fallback(reason);
     return { status: "fallback", reason: `unexpected error: ${error}`, seconds: seconds() };
   }
 }
+
+/**
+ * The values that hold a large share of a full buffer (hot IoCs), or
+ * undefined when none does, in which case no value can be singled out.
+ */
+function heavyValues(
+  heldBy: ReadonlyMap<string, number>,
+  maxBytes: number,
+): Set<string> | undefined {
+  const heavy = new Set<string>();
+  for (const [value, bytes] of heldBy) if (bytes * HEAVY_SHARE >= maxBytes) heavy.add(value);
+  return heavy.size > 0 ? heavy : undefined;
+}
+
+/** A value is heavy when it holds at least 1/HEAVY_SHARE of a full buffer. */
+const HEAVY_SHARE = 32;

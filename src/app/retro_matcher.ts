@@ -318,15 +318,27 @@ export class RetroMatcher {
       for (const job of jobs) this.#finish(job, "stopped", 0, attempt.seconds);
       return;
     }
-    const alone: Job[] = attempt.status === "fallback"
-      ? [...jobs]
-      : jobs.filter((job) => attempt.tainted.has(printed(job)));
-    if (attempt.status === "fallback") {
+    // After a fallback that singled out the heavy values, the others may share a query again.
+    const again: Job[] = [];
+    let alone: Job[];
+    if (attempt.status === "fallback" && attempt.heavy !== undefined) {
+      const { heavy, tainted } = attempt;
+      const single = (job: Job) => heavy.has(printed(job)) || tainted?.has(printed(job)) === true;
+      alone = jobs.filter(single);
+      again.push(...jobs.filter((job) => !single(job)));
+      this.#log.info("Batched retro query falls back to one query per heavy IoC", {
+        iocs: iocs.length,
+        heavy: alone.length,
+        reason: attempt.reason,
+      });
+    } else if (attempt.status === "fallback") {
+      alone = [...jobs];
       this.#log.info("Batched retro query falls back to one query per IoC", {
         iocs: iocs.length,
         reason: attempt.reason,
       });
     } else {
+      alone = jobs.filter((job) => attempt.tainted.has(printed(job)));
       for (const [value, same] of byValue) {
         if (attempt.tainted.has(value)) continue;
         const lines = attempt.lines.get(value) ?? [];
@@ -354,13 +366,16 @@ export class RetroMatcher {
         }
       }
     }
-    if (alone.length === 0) return;
+    if (alone.length === 0 && again.length === 0) return;
     if (this.#retrying.signal.aborted) {
-      for (const job of alone) this.#finish(job, "stopped", 0, attempt.seconds);
+      for (const job of [...alone, ...again]) this.#finish(job, "stopped", 0, attempt.seconds);
       return;
     }
     for (const job of alone) {
       if (!this.#queue.has(job.key)) this.#queue.set(job.key, { ...job, solo: true });
+    }
+    for (const job of again) {
+      if (!this.#queue.has(job.key)) this.#queue.set(job.key, job);
     }
   }
 

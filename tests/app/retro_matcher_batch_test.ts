@@ -351,3 +351,32 @@ Deno.test("a round waits until the queries before it are under way, so batches g
   held.resolve();
   await retro.idle();
 });
+
+Deno.test("a batch that outgrows its buffer sends only its heavy IoCs alone; the rest share again", async () => {
+  const hot = Array.from({ length: 40 }, (_, n) => ({ orig_h: `10.1.0.${n}`, resp_h: "6.6.6.6" }));
+  const events: Event[] = [...hot, { orig_h: "10.0.0.1", resp_h: "7.7.7.7" }, {
+    orig_h: "10.0.0.2",
+    resp_h: "8.8.8.8",
+  }];
+  const iocs: PointIoc[] = ["1.1.1.1", "6.6.6.6", "7.7.7.7", "8.8.8.8", "9.9.9.9"].map((value) => ({
+    type: "ip",
+    value,
+  }));
+  const batched = semanticBackend(events);
+  const records: LogRecord[] = [];
+  const actual = await sweep(
+    batched.backend,
+    iocs,
+    { batchSize: 8, batchBufferBytes: 1000 },
+    records,
+  );
+  const expected = await sweep(semanticBackend(events, { retroAny: false }).backend, iocs, {
+    batchSize: 1,
+  });
+  deepEqual(actual.reported, expected.reported);
+  deepEqual(
+    batched.calls.map((call) => call.iocs.map((ioc) => ioc.value).join(" ")),
+    ["1.1.1.1", "6.6.6.6 7.7.7.7 8.8.8.8 9.9.9.9", "6.6.6.6", "7.7.7.7 8.8.8.8 9.9.9.9"],
+  );
+  ok(records.some((r) => r.message.includes("heavy") && r.fields.heavy === 1));
+});
