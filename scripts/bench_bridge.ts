@@ -4,7 +4,7 @@
  * subprocess, samples its CPU time and memory from /proc, counts what reaches
  * the Threat Bus emulator or the bridge's stdout, and summarises CPU profiles.
  */
-import { pause } from "../src/adapters/clock.ts";
+import { pause } from "../tests/pause.ts";
 import type { ReceivedFrame, ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
 
 /** The program the benchmarks run unless told otherwise. */

@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import type { BrokerFrame, Clock, Logger, OutboundFrame, ThreatBus } from "../ports.ts";
+import { rest } from "./zmtp/dial.ts";
 import { PubQueue } from "./zmtp/pub_queue.ts";
 import { PubSocket } from "./zmtp/pub_socket.ts";
 import { NoReplyError, ReqSocket } from "./zmtp/req_socket.ts";
@@ -246,7 +247,7 @@ export class ZmqThreatBus implements ThreatBus {
           reason: describe(error),
         });
       }
-      if (!await sleep(this.#clock, delayMs, signal)) return undefined;
+      if (!await rest(this.#clock, delayMs, signal)) return undefined;
       delayMs = Math.min(delayMs * 2, this.#backoff.maxMs);
     }
   }
@@ -279,7 +280,7 @@ export class ZmqThreatBus implements ThreatBus {
   /** Heartbeats until aborted; re-subscribes when one fails. Never rejects: a bug goes to `fail`. */
   async #keepAlive(signal: AbortSignal, fail: (error: unknown) => void): Promise<void> {
     try {
-      while (await sleep(this.#clock, this.#heartbeatIntervalMs, signal)) {
+      while (await rest(this.#clock, this.#heartbeatIntervalMs, signal)) {
         const current = this.#current;
         if (current === undefined) return;
         try {
@@ -511,17 +512,6 @@ class Outbound {
         frames: dropped,
       });
     }
-  }
-}
-
-/** Sleeps on the injected clock; false when aborted first. */
-async function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await clock.sleep(ms, signal);
-    return true;
-  } catch (error) {
-    if (signal.aborted) return false;
-    throw error;
   }
 }
 

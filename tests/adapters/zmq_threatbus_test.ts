@@ -5,6 +5,7 @@ import { ZmqThreatBus, type ZmqThreatBusOptions } from "../../src/adapters/zmq_t
 import type { BrokerFrame } from "../../src/ports.ts";
 import * as zmq from "zeromq";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { pause } from "../pause.ts";
 import { LibzmqPeer, NO_WAIT } from "./zmtp/libzmq_peer.ts";
 
 const FAST = {
@@ -25,10 +26,6 @@ function sighting(i: number): { topic: string; body: string } {
     topic: "stix2/sighting",
     body: JSON.stringify({ type: "sighting", id: `sighting--${i}` }),
   };
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function waitUntil(done: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

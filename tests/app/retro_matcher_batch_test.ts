@@ -273,10 +273,9 @@ Deno.test("property: batched results equal one query per IoC", async () => {
   );
 });
 
-Deno.test("a round starts every kind that waits, not just the oldest one's", async () => {
-  const clock = new FakeClock();
-  const { backend, calls } = semanticBackend(EVENTS);
-  const retro = new RetroMatcher(
+/** Batches of up to 8, rounds 25 ms apart, on a fake clock. */
+function pacedMatcher(backend: Backend, clock: FakeClock): RetroMatcher {
+  return new RetroMatcher(
     {
       backend,
       logger: recordingLogger(),
@@ -287,6 +286,12 @@ Deno.test("a round starts every kind that waits, not just the oldest one's", asy
     },
     { concurrency: 10, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 25 },
   );
+}
+
+Deno.test("a round starts every kind that waits, not just the oldest one's", async () => {
+  const clock = new FakeClock();
+  const { backend, calls } = semanticBackend(EVENTS);
+  const retro = pacedMatcher(backend, clock);
   retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
   equal(calls.length, 1, "a lone indicator starts at once");
   await clock.advance(5);
@@ -327,17 +332,7 @@ Deno.test("a round waits until the queries before it are under way, so batches g
       return Promise.resolve({ status: "ok" });
     },
   };
-  const retro = new RetroMatcher(
-    {
-      backend,
-      logger: recordingLogger(),
-      clock,
-      newUuid: () => crypto.randomUUID(),
-      metrics: new MetricsRegistry(),
-      report: () => Promise.resolve(),
-    },
-    { concurrency: 10, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 25 },
-  );
+  const retro = pacedMatcher(backend, clock);
   retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
   await clock.advance(30);
   retro.enqueue(indicator(1), { type: "ip", value: "2.2.2.2" });

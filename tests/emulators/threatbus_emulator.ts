@@ -23,7 +23,7 @@
 
 import * as zmq from "zeromq";
 import { parseArgs } from "node:util";
-import { pause } from "../../src/adapters/clock.ts";
+import { pause } from "../pause.ts";
 
 /** Ports (0 = ephemeral) and the indicators the emulator hands out. */
 export interface ThreatBusEmulatorOptions {

@@ -1,13 +1,10 @@
 import * as zmq from "zeromq";
 import assert from "node:assert/strict";
+import { pause } from "../pause.ts";
 import { ThreatBusEmulator } from "./threatbus_emulator.ts";
 
 // zeromq.js waits (receive(), timeouts) hang or crash under Deno
 // (denoland/deno#36317), so the raw clients here poll with zero timeouts.
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function receive(
   socket: zmq.Socket & zmq.Readable,
