@@ -450,7 +450,7 @@ export class FrameDecoder {
   }
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * The UTF-8 length of `text` as `TextEncoder` writes it (a lone surrogate

@@ -54,6 +54,8 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 const BATCH_BYTES = 256 * 1024;
 /** Bodies up to this size are copied into a batch; larger ones are written from their own buffer. */
 const COPY_LIMIT = 16 * 1024;
+/** A batch of published text smaller than this waits one timer turn for more before it is written. */
+const COALESCE_BYTES = 64 * 1024;
 /** Batch buffers kept for reuse, so steady sending allocates nothing per message. */
 const POOL_SIZE = 4;
 /** Parts per message: empty frames cost no body bytes, so bytes alone do not bound them. */
@@ -87,6 +89,8 @@ export class ZmtpConnection {
   #outBytes = 0;
   #batch: Uint8Array | undefined;
   #batchFill = 0;
+  /** Whether the current batch holds text from {@link writeText} (published messages). */
+  #textBatch = false;
   readonly #pool: Uint8Array[] = [];
   readonly #batches = new WeakSet<ArrayBufferLike>();
   readonly #encoder = new TextEncoder();
@@ -220,6 +224,7 @@ export class ZmtpConnection {
     }
     this.#batchFill += size;
     this.#outBytes += size;
+    this.#textBatch = true;
     this.#writing ??= this.#write();
     return this.#outBytes <= WRITE_HIGH_WATER;
   }
@@ -305,6 +310,7 @@ export class ZmtpConnection {
     else this.#pool.push(this.#batch);
     this.#batch = undefined;
     this.#batchFill = 0;
+    this.#textBatch = false;
   }
 
   /**
@@ -314,6 +320,11 @@ export class ZmtpConnection {
   async #write(): Promise<void> {
     try {
       for (;;) {
+        if (this.#out.length === 0 && this.#textBatch && this.#batchFill < COALESCE_BYTES) {
+          // Published messages arrive one per await; one timer turn lets a dozen share a write.
+          // Commands and requests (no text in the batch) leave at once.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
         if (this.#out.length === 0) this.#seal();
         const chunk = this.#out.shift();
         if (chunk === undefined || this.#closed) return;
