@@ -375,3 +375,44 @@ Deno.test("a batch that outgrows its buffer sends only its heavy IoCs alone; the
   );
   ok(records.some((r) => r.message.includes("heavy") && r.fields.heavy === 1));
 });
+
+Deno.test("a batch running at shutdown is killed at the deadline and its IoCs end stopped", async () => {
+  const started = Promise.withResolvers<void>();
+  const backend: Backend = {
+    status: () => Promise.resolve(),
+    retro: () => Promise.resolve({ status: "ok" }),
+    retroAny: (_iocs, { signal }) => {
+      started.resolve();
+      return new Promise((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+      );
+    },
+  };
+  const results: RetroQueryResult[] = [];
+  const retro = new RetroMatcher(
+    {
+      backend,
+      logger: recordingLogger(),
+      clock: new FakeClock(),
+      newUuid: () => crypto.randomUUID(),
+      metrics: new MetricsRegistry(),
+      report: () => Promise.resolve(),
+      onFinished: (result) => results.push(result),
+    },
+    { concurrency: 1, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 0 },
+  );
+  // The first address goes alone and ends at once; the next two share the held batch.
+  for (const [n, value] of ["1.1.1.1", "2.2.2.2", "3.3.3.3"].entries()) {
+    retro.enqueue(indicator(n), { type: "ip", value });
+  }
+  await started.promise;
+  const deadline = new AbortController();
+  const draining = retro.drain(deadline.signal);
+  deadline.abort(new Error("deadline"));
+  await draining;
+  deepEqual(
+    results.map((r) => [r.ioc.value, r.status]).sort(),
+    [["1.1.1.1", "ok"], ["2.2.2.2", "stopped"], ["3.3.3.3", "stopped"]],
+  );
+  equal(retro.backlog, 0);
+});
