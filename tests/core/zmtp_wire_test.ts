@@ -1,35 +1,39 @@
 import fc from "fast-check";
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import {
-  type DecodedFrame,
   encodeCommand,
   encodeError,
-  encodeFrame,
-  encodeFrameHeader,
-  encodeGreeting,
-  encodeMessage,
   encodeProperties,
   encodeReady,
-  encodeSubscription,
-  encodeSubscriptionCommand,
-  type Frame,
-  frameBytes,
-  FrameDecoder,
-  GREETING_BYTES,
-  greetingProblem,
-  hasPrefix,
   parseCommand,
   parseErrorReason,
-  parseGreeting,
   parseProperties,
-  parseSubscription,
   pongFor,
   readySocketType,
   socketTypesMatch,
+} from "../../src/core/zmtp_command.ts";
+import {
+  type DecodedFrame,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeMessage,
+  type Frame,
+  frameBytes,
+  FrameDecoder,
+} from "../../src/core/zmtp_frame.ts";
+import {
+  encodeGreeting,
+  GREETING_BYTES,
+  greetingProblem,
+  parseGreeting,
+} from "../../src/core/zmtp_greeting.ts";
+import {
+  encodeSubscription,
+  encodeSubscriptionCommand,
+  parseSubscription,
   subscriptionFromMessage,
-  textHasPrefix,
-  utf8Length,
-} from "../../src/core/zmtp_wire.ts";
+} from "../../src/core/zmtp_subscription.ts";
+import { hasPrefix, textHasPrefix, utf8Length } from "../../src/core/zmtp_text.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const text = (value: string) => new TextEncoder().encode(value);

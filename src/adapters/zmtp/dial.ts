@@ -1,6 +1,6 @@
 /** Connecting and handshaking, shared by the socket classes, with a doubling retry delay. */
 
-import type { SocketType } from "../../core/zmtp_wire.ts";
+import type { SocketType } from "../../core/zmtp_command.ts";
 import type { Clock } from "../../ports.ts";
 import type { Connector, TcpAddress } from "./transport.ts";
 import { ZmtpConnection } from "./zmtp_connection.ts";

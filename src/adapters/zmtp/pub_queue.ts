@@ -7,7 +7,7 @@
  * message would leave the allocator fragmented long after a burst.
  */
 
-import { utf8Length } from "../../core/zmtp_wire.ts";
+import { utf8Length } from "../../core/zmtp_text.ts";
 import type { Clock } from "../../ports.ts";
 import type { PubSocket } from "./pub_socket.ts";
 import { Wakeup } from "./wakeup.ts";

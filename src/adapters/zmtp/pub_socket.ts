@@ -8,13 +8,11 @@
  */
 
 import {
-  bytesKey,
-  hasPrefix,
   type Subscription,
   subscriptionFromCommand,
   subscriptionFromMessage,
-  textHasPrefix,
-} from "../../core/zmtp_wire.ts";
+} from "../../core/zmtp_subscription.ts";
+import { bytesKey, hasPrefix, textHasPrefix } from "../../core/zmtp_text.ts";
 import type { Clock } from "../../ports.ts";
 import { systemClock } from "../clock.ts";
 import {

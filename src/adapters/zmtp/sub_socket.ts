@@ -5,7 +5,8 @@
  * delay when the connection drops.
  */
 
-import { bytesKey, encodeSubscription, hasPrefix } from "../../core/zmtp_wire.ts";
+import { encodeSubscription } from "../../core/zmtp_subscription.ts";
+import { bytesKey, hasPrefix } from "../../core/zmtp_text.ts";
 import type { Clock } from "../../ports.ts";
 import { systemClock } from "../clock.ts";
 import {

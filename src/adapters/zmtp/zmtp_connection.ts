@@ -7,35 +7,28 @@
  */
 
 import {
-  type DecodedFrame,
-  encodeFrameHeader,
-  encodeFrameHeaderInto,
-  encodeFrameInto,
-  encodeGreeting,
   encodeReady,
-  frameBytes,
-  FrameDecoder,
-  GREETING_BYTES,
-  greetingProblem,
   parseCommand,
   parseErrorReason,
-  parseGreeting,
   pongFor,
   readySocketType,
   type SocketType,
   socketTypesMatch,
-  utf8Length,
-} from "../../core/zmtp_wire.ts";
+} from "../../core/zmtp_command.ts";
+import { type DecodedFrame, FrameDecoder } from "../../core/zmtp_frame.ts";
+import {
+  encodeGreeting,
+  GREETING_BYTES,
+  greetingProblem,
+  parseGreeting,
+} from "../../core/zmtp_greeting.ts";
+import { utf8Length } from "../../core/zmtp_text.ts";
+import { EventInbox, type ZmtpEvent } from "./event_inbox.ts";
+import { MessageAssembler } from "./message_assembler.ts";
 import type { Transport } from "./transport.ts";
-import { Wakeup } from "./wakeup.ts";
+import { WriteBatcher } from "./write_batcher.ts";
 
-/** What a connection delivers. */
-export type ZmtpEvent =
-  | { readonly kind: "message"; readonly parts: readonly Uint8Array[] }
-  /** A command other than the PING/PONG/ERROR the connection handles itself. */
-  | { readonly kind: "command"; readonly name: string; readonly data: Uint8Array }
-  /** A message over `maxMessageBytes`, skipped unread. */
-  | { readonly kind: "oversized"; readonly bytes: number };
+export type { ZmtpEvent } from "./event_inbox.ts";
 
 /** Settings of a {@link ZmtpConnection}. */
 export interface ZmtpConnectionOptions {
@@ -46,56 +39,22 @@ export interface ZmtpConnectionOptions {
   readonly signal: AbortSignal;
 }
 
-/** Received bytes held for the consumer before reading pauses (one message always fits). */
-const INBOX_BYTES = 1024 * 1024;
 /** Queued outgoing bytes above which `send` waits for the socket. */
 const WRITE_HIGH_WATER = 1024 * 1024;
-/** Size of the buffers small frames are gathered in: at most this much per write. */
-const BATCH_BYTES = 256 * 1024;
-/** Bodies up to this size are copied into a batch; larger ones are written from their own buffer. */
-const COPY_LIMIT = 16 * 1024;
-/** A batch of published text smaller than this waits one timer turn for more before it is written. */
-const COALESCE_BYTES = 64 * 1024;
-/** Batch buffers kept for reuse, so steady sending allocates nothing per message. */
-const POOL_SIZE = 4;
-/** Parts per message: empty frames cost no body bytes, so bytes alone do not bound them. */
-const MAX_PARTS = 1024;
-/** What an inbox entry costs beyond its bytes, so tiny messages are bounded too. */
-const EVENT_OVERHEAD = 64;
 
 /** An open ZMTP connection; see the module doc. */
 export class ZmtpConnection {
   readonly #transport: Transport;
   readonly #socketType: SocketType;
-  readonly #maxMessageBytes: number;
   readonly #decoder: FrameDecoder;
   readonly #greeting = new Uint8Array(GREETING_BYTES);
   #greetingFill = 0;
   readonly #handshake = Promise.withResolvers<void>();
   #peerSocketType: string | undefined;
   #peerMinor = 0;
-  // Message assembly.
-  #parts: Uint8Array[] = [];
-  #partBytes = 0;
-  #skipping = false;
-  // The inbox: a FIFO with a moving head, since Array#shift is O(n).
-  #inbox: (ZmtpEvent | undefined)[] = [];
-  #inboxHead = 0;
-  #inboxBytes = 0;
-  readonly #arrived = new Wakeup();
-  readonly #taken = new Wakeup();
-  // Outgoing bytes: sealed chunks, then the batch being filled.
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #batch: Uint8Array | undefined;
-  #batchFill = 0;
-  /** Whether the current batch holds text from {@link writeText} (published messages). */
-  #textBatch = false;
-  readonly #pool: Uint8Array[] = [];
-  readonly #batches = new WeakSet<ArrayBufferLike>();
-  readonly #encoder = new TextEncoder();
-  #writing: Promise<void> | undefined;
-  readonly #written = new Wakeup();
+  readonly #assembler: MessageAssembler;
+  readonly #inbox = new EventInbox();
+  readonly #batcher: WriteBatcher;
   #reading: Promise<void> | undefined;
   #closed = false;
   #error: Error | undefined;
@@ -104,9 +63,13 @@ export class ZmtpConnection {
   private constructor(transport: Transport, options: ZmtpConnectionOptions) {
     this.#transport = transport;
     this.#socketType = options.socketType;
-    this.#maxMessageBytes = options.maxMessageBytes;
     // A single frame can be no larger than a message; commands (READY) are tiny.
     this.#decoder = new FrameDecoder(options.maxMessageBytes);
+    this.#assembler = new MessageAssembler(options.maxMessageBytes);
+    this.#batcher = new WriteBatcher({
+      write: (chunk) => this.#transport.write(chunk),
+      fail: (error) => this.#fail(error),
+    });
     // Failures before anyone awaits the handshake must not surface as unhandled.
     this.#handshake.promise.catch(() => {});
   }
@@ -118,8 +81,8 @@ export class ZmtpConnection {
   static async open(transport: Transport, options: ZmtpConnectionOptions): Promise<ZmtpConnection> {
     const connection = new ZmtpConnection(transport, options);
     const identity = options.socketType === "REQ" ? new Uint8Array() : undefined;
-    connection.#postEncoded(encodeGreeting());
-    connection.#postEncoded(encodeReady(options.socketType, identity));
+    connection.#batcher.encoded(encodeGreeting());
+    connection.#batcher.encoded(encodeReady(options.socketType, identity));
     connection.#reading = connection.#read();
     const onAbort = () => connection.#fail(options.signal.reason);
     options.signal.addEventListener("abort", onAbort, { once: true });
@@ -165,22 +128,13 @@ export class ZmtpConnection {
       const event = this.tryNext();
       if (event !== undefined || this.#closed) return event;
       signal?.throwIfAborted();
-      await this.#arrived.wait(signal);
+      await this.#inbox.arrival(signal);
     }
   }
 
   /** The next event if one is waiting, without waiting. */
   tryNext(): ZmtpEvent | undefined {
-    if (this.#inboxHead >= this.#inbox.length) return undefined;
-    const event = this.#inbox[this.#inboxHead];
-    this.#inbox[this.#inboxHead++] = undefined;
-    if (this.#inboxHead >= 1024 && this.#inboxHead * 2 >= this.#inbox.length) {
-      this.#inbox = this.#inbox.slice(this.#inboxHead);
-      this.#inboxHead = 0;
-    }
-    if (event !== undefined) this.#inboxBytes -= eventBytes(event);
-    this.#taken.notify();
-    return event;
+    return this.#inbox.shift();
   }
 
   /**
@@ -193,16 +147,16 @@ export class ZmtpConnection {
     if (this.#closed) throw this.#closedError("send");
     if (parts.length === 0) throw new RangeError("Cannot send a message without parts");
     for (let i = 0; i < parts.length; i++) {
-      this.#postFrame(parts[i] as Uint8Array, i < parts.length - 1);
+      this.#batcher.frame(parts[i] as Uint8Array, i < parts.length - 1);
     }
-    return this.#outBytes <= WRITE_HIGH_WATER;
+    return this.#batcher.bytes <= WRITE_HIGH_WATER;
   }
 
   /** Resolves once unsent bytes are below the high-water mark; rejects when the connection closes. */
   async drained(signal?: AbortSignal): Promise<void> {
-    while (this.#outBytes > WRITE_HIGH_WATER && !this.#closed) {
+    while (this.#batcher.bytes > WRITE_HIGH_WATER && !this.#closed) {
       signal?.throwIfAborted();
-      await this.#written.wait(signal);
+      await this.#batcher.written(signal);
     }
     if (this.#closed) throw this.#closedError("send");
   }
@@ -214,19 +168,8 @@ export class ZmtpConnection {
    */
   writeText(text: string, byteLength: number = utf8Length(text)): boolean {
     if (this.#closed) throw this.#closedError("send");
-    if (byteLength > COPY_LIMIT) return this.write([this.#encoder.encode(text)]);
-    const size = frameBytes(byteLength);
-    const batch = this.#room(size);
-    const body = encodeFrameHeaderInto(batch, this.#batchFill, byteLength);
-    const { written } = this.#encoder.encodeInto(text, batch.subarray(body, body + byteLength));
-    if (written !== byteLength) {
-      throw new RangeError(`Cannot send text: ${byteLength} bytes announced, ${written} encoded`);
-    }
-    this.#batchFill += size;
-    this.#outBytes += size;
-    this.#textBatch = true;
-    this.#writing ??= this.#write();
-    return this.#outBytes <= WRITE_HIGH_WATER;
+    this.#batcher.text(text, byteLength);
+    return this.#batcher.bytes <= WRITE_HIGH_WATER;
   }
 
   /** {@link write}, then {@link drained} when needed: resolves once the message is queued. */
@@ -237,15 +180,15 @@ export class ZmtpConnection {
   /** Queues already encoded frames (commands, subscriptions) without waiting; false when closed. */
   post(frames: Uint8Array): boolean {
     if (this.#closed) return false;
-    this.#postEncoded(frames);
+    this.#batcher.encoded(frames);
     return true;
   }
 
   /** Resolves once everything queued is written, the connection closed, or `signal` aborted. */
   async flush(signal?: AbortSignal): Promise<void> {
-    while ((this.#outBytes > 0 || this.#writing !== undefined) && !this.#closed) {
+    while ((this.#batcher.bytes > 0 || this.#batcher.writing !== undefined) && !this.#closed) {
       if (signal?.aborted) return;
-      await this.#written.wait(signal);
+      await this.#batcher.written(signal);
     }
   }
 
@@ -258,89 +201,7 @@ export class ZmtpConnection {
   async #shutdown(): Promise<void> {
     this.#fail(new Error("Cannot use the connection: it was closed"));
     await this.#reading;
-    await this.#writing;
-  }
-
-  /** Queues one data frame: small ones are copied into the current batch. */
-  #postFrame(body: Uint8Array, more: boolean): void {
-    if (body.length > COPY_LIMIT) {
-      this.#seal();
-      this.#out.push(encodeFrameHeader(body.length, more), body);
-      this.#outBytes += frameBytes(body.length);
-    } else {
-      const size = frameBytes(body.length);
-      const batch = this.#room(size);
-      this.#batchFill = encodeFrameInto(batch, this.#batchFill, body, { more });
-      this.#outBytes += size;
-    }
-    this.#writing ??= this.#write();
-  }
-
-  #postEncoded(bytes: Uint8Array): void {
-    if (bytes.length > COPY_LIMIT) {
-      this.#seal();
-      this.#out.push(bytes);
-    } else {
-      this.#room(bytes.length).set(bytes, this.#batchFill);
-      this.#batchFill += bytes.length;
-    }
-    this.#outBytes += bytes.length;
-    this.#writing ??= this.#write();
-  }
-
-  /** The batch with room for `size` more bytes, sealing a full one. */
-  #room(size: number): Uint8Array {
-    if (this.#batch !== undefined && this.#batchFill + size <= this.#batch.length) {
-      return this.#batch;
-    }
-    this.#seal();
-    let batch = this.#pool.pop();
-    if (batch === undefined) {
-      batch = new Uint8Array(BATCH_BYTES);
-      this.#batches.add(batch.buffer);
-    }
-    this.#batch = batch;
-    return batch;
-  }
-
-  /** Moves the batch being filled to the write queue. */
-  #seal(): void {
-    if (this.#batch === undefined) return;
-    if (this.#batchFill > 0) this.#out.push(this.#batch.subarray(0, this.#batchFill));
-    else this.#pool.push(this.#batch);
-    this.#batch = undefined;
-    this.#batchFill = 0;
-    this.#textBatch = false;
-  }
-
-  /**
-   * Writes until nothing is queued. Frames queued while a write is in flight
-   * gather in the batch, so they leave together in the next write.
-   */
-  async #write(): Promise<void> {
-    try {
-      for (;;) {
-        if (this.#out.length === 0 && this.#textBatch && this.#batchFill < COALESCE_BYTES) {
-          // Published messages arrive one per await; one timer turn lets a dozen share a write.
-          // Commands and requests (no text in the batch) leave at once.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-        if (this.#out.length === 0) this.#seal();
-        const chunk = this.#out.shift();
-        if (chunk === undefined || this.#closed) return;
-        await this.#transport.write(chunk);
-        this.#outBytes -= chunk.length;
-        if (this.#batches.has(chunk.buffer) && this.#pool.length < POOL_SIZE) {
-          this.#pool.push(new Uint8Array(chunk.buffer));
-        }
-        this.#written.notify();
-      }
-    } catch (error) {
-      this.#fail(error);
-    } finally {
-      this.#writing = undefined;
-      this.#written.notify();
-    }
+    await this.#batcher.writing;
   }
 
   async #read(): Promise<void> {
@@ -350,7 +211,7 @@ export class ZmtpConnection {
           ? this.#takeGreeting(chunk)
           : chunk;
         for (const frame of this.#decoder.push(rest)) this.#accept(frame);
-        while (this.#inboxBytes >= INBOX_BYTES && !this.#closed) await this.#taken.wait();
+        while (this.#inbox.full && !this.#closed) await this.#inbox.taking();
         if (this.#closed) return;
       }
       this.#fail(new Error("Cannot read: the peer closed the connection"));
@@ -375,26 +236,8 @@ export class ZmtpConnection {
     if (this.#closed) return;
     if (this.#peerSocketType === undefined) return this.#acceptReady(frame);
     if (frame.command) return this.#acceptCommand(frame);
-    const size = frame.kind === "frame" ? frame.body.length : frame.size;
-    if (frame.kind === "oversized" || this.#partBytes + size > this.#maxMessageBytes) {
-      this.#skipping = true;
-      this.#parts = [];
-    } else if (!this.#skipping) {
-      if (this.#parts.length >= MAX_PARTS) {
-        throw new Error(`Cannot read a message: it has more than ${MAX_PARTS} parts`);
-      }
-      this.#parts.push(frame.body);
-    }
-    this.#partBytes += size;
-    if (frame.more) return;
-    this.#deliver(
-      this.#skipping
-        ? { kind: "oversized", bytes: this.#partBytes }
-        : { kind: "message", parts: this.#parts },
-    );
-    this.#parts = [];
-    this.#partBytes = 0;
-    this.#skipping = false;
+    const event = this.#assembler.push(frame);
+    if (event !== undefined) this.#inbox.push(event);
   }
 
   #acceptReady(frame: DecodedFrame): void {
@@ -423,48 +266,29 @@ export class ZmtpConnection {
     const command = parseCommand(frame.body);
     switch (command.name) {
       case "PING":
-        this.#postEncoded(pongFor(command.data));
+        this.#batcher.encoded(pongFor(command.data));
         return;
       case "PONG":
         return;
       case "ERROR":
         throw new Error(`Cannot read: the peer sent ERROR "${parseErrorReason(command.data)}"`);
       default:
-        this.#deliver({ kind: "command", name: command.name, data: command.data });
+        this.#inbox.push({ kind: "command", name: command.name, data: command.data });
     }
-  }
-
-  #deliver(event: ZmtpEvent): void {
-    this.#inbox.push(event);
-    this.#inboxBytes += eventBytes(event);
-    this.#arrived.notify();
   }
 
   #fail(error: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#error = error instanceof Error ? error : new Error(String(error));
-    this.#out = [];
-    this.#outBytes = 0;
-    this.#batch = undefined;
-    this.#batchFill = 0;
+    this.#batcher.discard();
     this.#transport.close();
     this.#handshake.reject(this.#error);
-    this.#arrived.notify();
-    this.#taken.notify();
-    this.#written.notify();
+    this.#inbox.wake();
+    this.#batcher.notify();
   }
 
   #closedError(what: string): Error {
     return new Error(`Cannot ${what}: the connection is closed`, { cause: this.#error });
   }
-}
-
-function eventBytes(event: ZmtpEvent): number {
-  if (event.kind === "message") {
-    let bytes = EVENT_OVERHEAD;
-    for (const part of event.parts) bytes += part.length + EVENT_OVERHEAD;
-    return bytes;
-  }
-  return EVENT_OVERHEAD + (event.kind === "command" ? event.data.length : 0);
 }

@@ -6,7 +6,7 @@ import {
   encodeSubscription,
   encodeSubscriptionCommand,
   type Subscription,
-} from "../../../src/core/zmtp_wire.ts";
+} from "../../../src/core/zmtp_subscription.ts";
 import { LibzmqPeer, pause, RECEIVE_ONLY, SEND_ONLY, text, waitUntil } from "./libzmq_peer.ts";
 import { ScriptedTransport } from "./scripted_transport.ts";
 

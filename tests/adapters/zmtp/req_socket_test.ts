@@ -3,7 +3,7 @@ import * as zmq from "zeromq";
 import { NoReplyError, ReqSocket } from "../../../src/adapters/zmtp/req_socket.ts";
 import { connectTcp } from "../../../src/adapters/zmtp/tcp_transport.ts";
 import type { TcpAddress, Transport } from "../../../src/adapters/zmtp/transport.ts";
-import { encodeMessage } from "../../../src/core/zmtp_wire.ts";
+import { encodeMessage } from "../../../src/core/zmtp_frame.ts";
 import { decode, LibzmqPeer, NO_WAIT, SEND_ONLY, text } from "./libzmq_peer.ts";
 import { ScriptedTransport } from "./scripted_transport.ts";
 

@@ -3,13 +3,9 @@
  * the stream, and inspects what was written. For protocol edge cases that a
  * real libzmq never produces.
  */
-import {
-  encodeCommand,
-  encodeGreeting,
-  encodeProperties,
-  FrameDecoder,
-  parseCommand,
-} from "../../../src/core/zmtp_wire.ts";
+import { encodeCommand, encodeProperties, parseCommand } from "../../../src/core/zmtp_command.ts";
+import { FrameDecoder } from "../../../src/core/zmtp_frame.ts";
+import { encodeGreeting } from "../../../src/core/zmtp_greeting.ts";
 import type { Transport } from "../../../src/adapters/zmtp/transport.ts";
 
 export class ScriptedTransport implements Transport {

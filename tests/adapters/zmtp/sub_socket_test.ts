@@ -6,7 +6,7 @@ import {
   type SubSocketOptions,
 } from "../../../src/adapters/zmtp/sub_socket.ts";
 import type { TcpAddress, Transport } from "../../../src/adapters/zmtp/transport.ts";
-import { encodeMessage } from "../../../src/core/zmtp_wire.ts";
+import { encodeMessage } from "../../../src/core/zmtp_frame.ts";
 import { decode, LibzmqPeer, NO_WAIT, text, waitUntil } from "./libzmq_peer.ts";
 import { ScriptedTransport } from "./scripted_transport.ts";
 

@@ -2,16 +2,13 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import * as zmq from "zeromq";
 import { connectTcp } from "../../../src/adapters/zmtp/tcp_transport.ts";
 import { ZmtpConnection, type ZmtpEvent } from "../../../src/adapters/zmtp/zmtp_connection.ts";
+import { encodeCommand, encodeError, encodeReady } from "../../../src/core/zmtp_command.ts";
+import { encodeFrame, encodeMessage } from "../../../src/core/zmtp_frame.ts";
+import { encodeGreeting } from "../../../src/core/zmtp_greeting.ts";
 import {
-  encodeCommand,
-  encodeError,
-  encodeFrame,
-  encodeGreeting,
-  encodeMessage,
-  encodeReady,
   subscriptionFromCommand,
   subscriptionFromMessage,
-} from "../../../src/core/zmtp_wire.ts";
+} from "../../../src/core/zmtp_subscription.ts";
 import { decode, LibzmqPeer, NO_WAIT, RECEIVE_ONLY, SEND_ONLY, text } from "./libzmq_peer.ts";
 import { ScriptedTransport } from "./scripted_transport.ts";
 
