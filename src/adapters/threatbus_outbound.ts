@@ -21,6 +21,8 @@ export class ThreatBusOutbound {
     this.#socket = new PubSocket({
       clock: options.clock,
       onListening: (listening) => {
+        // Closing the socket ourselves is no news.
+        if (this.#closed) return;
         if (listening) {
           this.#logger.info("Threat Bus is listening for frames", { address: this.#address });
         } else {
