@@ -297,6 +297,9 @@ async function floodScenario(): Promise<{ s: Scenario; port: number }> {
       // The file's last line, written after the drain, completes the count.
       metrics: { interval: 1, filename: "metrics.log", listen: `127.0.0.1:${port}` },
       max_background_tasks: FLOOD_CONCURRENCY,
+      // The fast stand-in answers every query with one fixed event that shows no
+      // IoC, which a batch cannot attribute: measure single queries here.
+      retro_match_batch_size: 1,
     },
     fastVast: { gated: true },
   });

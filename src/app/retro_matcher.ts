@@ -7,6 +7,7 @@ import type { Backend, Clock, Logger, RetroQueryOptions } from "../ports.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type RetroBatchRequeue, runRetroBatch } from "./retro_batch_run.ts";
 import { type RetroJob, type RetroJobEnd, takeRetroJobs } from "./retro_job.ts";
+import { RetroQueue } from "./retro_queue.ts";
 import { runRetroQuery } from "./retro_query_run.ts";
 
 /** What {@linkcode RetroMatcher} needs from the outside. */
@@ -80,7 +81,7 @@ export class RetroMatcher {
   readonly #deps: RetroMatcherDeps;
   readonly #options: RetroMatcherOptions;
   readonly #log: Logger;
-  readonly #queue = new Map<string, RetroJob>();
+  readonly #queue = new RetroQueue();
   readonly #running = new Set<Promise<void>>();
   readonly #abort = new AbortController();
   /** Aborted when draining starts: queries waiting to retry then give up. */
@@ -116,7 +117,7 @@ export class RetroMatcher {
       this.#log.debug("Indicator already queued; not queried twice", { indicator: indicator.id });
       return false;
     }
-    this.#queue.set(key, { key, indicator, ioc, printed: printedValue(ioc) });
+    this.#queue.add({ key, indicator, ioc, printed: printedValue(ioc) });
     // While a batch lingers, only a queue that might fill it is worth a look.
     if (!this.#lingering || this.#queue.size >= this.#batchSize()) this.#pump();
     this.#updateBacklog();
@@ -129,7 +130,7 @@ export class RetroMatcher {
    */
   cancel(indicatorId: string): number {
     let dropped = 0;
-    for (const job of this.#queue.values()) {
+    for (const job of this.#queue.jobs()) {
       if (job.indicator.id === indicatorId) {
         this.#queue.delete(job.key);
         dropped++;
@@ -204,7 +205,7 @@ export class RetroMatcher {
     const round = (now - this.#roundStartMs >= lingerMs && this.#starting === 0) ||
       this.#abort.signal.aborted;
     while (this.#running.size < this.#options.concurrency && this.#queue.size > 0) {
-      const jobs = takeRetroJobs(this.#queue, { batchSize: this.#batchSize(), round });
+      const jobs = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
       if (jobs === undefined) return this.#linger();
       if (round) this.#roundStartMs = now;
       this.#runningJobs += jobs.length;
@@ -268,13 +269,13 @@ export class RetroMatcher {
     });
   }
 
-  /** Puts a batch's leftover jobs back in the queue, unless one is there already. */
+  /** Puts a batch's leftover jobs back, ahead of the queue, unless one is there already. */
   #requeue({ alone, again }: RetroBatchRequeue): void {
     for (const job of alone) {
-      if (!this.#queue.has(job.key)) this.#queue.set(job.key, { ...job, solo: true });
+      if (!this.#queue.has(job.key)) this.#queue.addAhead({ ...job, solo: true });
     }
     for (const job of again) {
-      if (!this.#queue.has(job.key)) this.#queue.set(job.key, job);
+      if (!this.#queue.has(job.key)) this.#queue.addAhead(job);
     }
   }
 

@@ -416,3 +416,16 @@ Deno.test("a batch running at shutdown is killed at the deadline and its IoCs en
   );
   equal(retro.backlog, 0);
 });
+
+Deno.test("jobs a batch hands back run before the ones that never had a turn", async () => {
+  const events: Event[] = [{ orig_h: "10.0.0.5", encoded: btoa("2.2.2.2") }];
+  const { backend, calls } = semanticBackend(events);
+  const iocs: PointIoc[] = ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4", "5.5.5.5"].map((
+    value,
+  ) => ({ type: "ip", value }));
+  await sweep(backend, iocs, { batchSize: 2 });
+  deepEqual(
+    calls.map((call) => call.iocs.map((ioc) => ioc.value).join(" ")),
+    ["1.1.1.1", "2.2.2.2 3.3.3.3", "2.2.2.2", "3.3.3.3", "4.4.4.4 5.5.5.5"],
+  );
+});
