@@ -14,7 +14,7 @@ const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 const CLOCK_TICKS = 100;
 
 /** The `--allow-*` and `--v8-flags=` flags of the `start` task in deno.json. */
-export async function startPermissions(): Promise<string[]> {
+export async function startFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(DENO_JSON)) as {
     tasks?: Record<string, string>;
   };
@@ -150,7 +150,7 @@ export class BridgeUnderTest {
   static async start(launch: BridgeLaunch): Promise<BridgeUnderTest> {
     const configPath = `${launch.dir}/config.yaml`;
     await Deno.writeTextFile(configPath, JSON.stringify(launch.config, null, 2));
-    const permissions = await startPermissions();
+    const permissions = await startFlags();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

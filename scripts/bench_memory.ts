@@ -22,7 +22,7 @@ import {
   readMetrics,
   readProc,
   sleep,
-  startPermissions,
+  startFlags,
   waitForProgress,
 } from "./bench_bridge.ts";
 import { generateBenchData } from "./bench_data.ts";
@@ -155,7 +155,7 @@ async function importRows(
   repeat: number,
   command: string,
 ): Promise<MemoryRow[]> {
-  const permissions = await startPermissions();
+  const permissions = await startFlags();
   const flags = [...permissions, ...program.denoFlags];
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-imports-" });
   try {

@@ -3,12 +3,18 @@ import type { PointIoc } from "../core/ioc.ts";
 import { parseEventLine } from "../core/sighting.ts";
 import type { Backend, Clock, Logger } from "../ports.ts";
 
+/** A result line held for its value, with the event parsed from it (parsed once, used twice). */
+export interface HeldLine {
+  readonly line: string;
+  readonly event: Record<string, unknown>;
+}
+
 /** How one batched query ended. */
 export type BatchAttempt =
   | {
     readonly status: "ok";
     /** Result lines that certainly belong to one value, per value. */
-    readonly lines: ReadonlyMap<string, readonly string[]>;
+    readonly lines: ReadonlyMap<string, readonly HeldLine[]>;
     /** Values that met a line shared with another value: each must be queried alone. */
     readonly tainted: ReadonlySet<string>;
     readonly skipped: number;
@@ -36,7 +42,7 @@ export interface BatchAttemptOptions {
   readonly timeoutSeconds: number;
   /** Told once the query is under way (see `RetroQueryOptions.onStarted`). */
   readonly onStarted?: () => void;
-  /** Result text held until the query ends; past it the batch gives up. */
+  /** Result text held until the query ends (counted as raw lines; their parsed events come on top); past it the batch gives up. */
   readonly maxBufferBytes: number;
   /** Aborts the query for good (shutdown); the attempt then ends "stopped". */
   readonly signal: AbortSignal;
@@ -56,7 +62,7 @@ export async function attemptBatch(
   const { backend, clock, log, signal } = options;
   const batch = batchValues(iocs);
   const values = batch.values;
-  const lines = new Map<string, string[]>();
+  const lines = new Map<string, HeldLine[]>();
   const tainted = new Set<string>();
   const giveUp = new AbortController();
   let reason: string | undefined;
@@ -102,9 +108,10 @@ export async function attemptBatch(
           heavy = heavyValues(heldBy, options.maxBufferBytes);
           return stop(`more than ${options.maxBufferBytes} bytes of results`);
         }
+        const entry = { line, event: parsed.event };
         const kept = lines.get(value);
-        if (kept === undefined) lines.set(value, [line]);
-        else kept.push(line);
+        if (kept === undefined) lines.set(value, [entry]);
+        else kept.push(entry);
       },
     });
     if (reason !== undefined) return fallback(reason);

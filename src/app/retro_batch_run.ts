@@ -1,8 +1,5 @@
-import type { MetricsRegistry } from "../core/metrics.ts";
-import { parseEventLine, retroSighting, type Sighting, withRawContext } from "../core/sighting.ts";
-import type { Clock, Logger } from "../ports.ts";
 import { attemptBatch, type BatchAttemptOptions } from "./retro_batch_attempt.ts";
-import type { RetroJob, RetroJobEnd } from "./retro_job.ts";
+import { reportRetroLine, type RetroJob, type RetroRunContext } from "./retro_job.ts";
 
 /** Jobs of a batch that go back to the queue. */
 export interface RetroBatchRequeue {
@@ -13,23 +10,10 @@ export interface RetroBatchRequeue {
 }
 
 /** What {@linkcode runRetroBatch} needs; the callbacks belong to the caller's queue. */
-export interface RetroBatchContext {
+export interface RetroBatchContext extends RetroRunContext {
   readonly backend: BatchAttemptOptions["backend"];
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly newUuid: () => string;
-  readonly metrics: MetricsRegistry;
-  /** Delivers one sighting. */
-  readonly report: (sighting: Sighting) => Promise<void>;
-  readonly timeoutSeconds: number;
   /** Result text the batch holds until it ends. */
   readonly maxBufferBytes: number;
-  /** Aborts the query for good (shutdown). */
-  readonly signal: AbortSignal;
-  /** Told once the query is under way. */
-  readonly onStarted: () => void;
-  /** Told how each job that the batch settled ended. */
-  readonly finish: (job: RetroJob, end: RetroJobEnd) => void;
   /** Aborted once jobs may no longer go back to the queue; they then end "stopped". */
   readonly requeueSignal: AbortSignal;
   /**
@@ -102,12 +86,9 @@ export async function runRetroBatch(
       const lines = attempt.lines.get(value) ?? [];
       for (const job of same) {
         let sightings = 0;
-        for (const line of lines) {
-          const parsed = parseEventLine(line);
-          if (!parsed.ok) continue;
+        for (const { line, event } of lines) {
           sightings++;
-          const stamp = { uuid: ctx.newUuid(), createdMs: clock.now() };
-          await ctx.report(withRawContext(retroSighting(job.indicator, parsed.event, stamp), line));
+          await reportRetroLine(job, event, line, ctx);
         }
         metrics.observe("retro_matches_per_ioc", sightings);
         metrics.observe("retro_query_time_per_ioc", attempt.seconds);

@@ -1,6 +1,9 @@
 import type { Indicator } from "../core/indicator.ts";
 import type { PointIoc } from "../core/ioc.ts";
+import type { MetricsRegistry } from "../core/metrics.ts";
 import { batchFamily } from "../core/retro_batch.ts";
+import { retroSighting, type Sighting, withRawContext } from "../core/sighting.ts";
+import type { Clock, Logger } from "../ports.ts";
 
 /** One IoC of one indicator waiting for, or in, a retro query. */
 export interface RetroJob {
@@ -64,4 +67,32 @@ export interface RetroJobEnd {
   readonly sightings: number;
   /** Time spent in queries, every attempt together. */
   readonly seconds: number;
+}
+
+/** What running a single or a batched query needs; the callbacks belong to the caller's queue. */
+export interface RetroRunContext {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly newUuid: () => string;
+  readonly metrics: MetricsRegistry;
+  /** Delivers one sighting. */
+  readonly report: (sighting: Sighting) => Promise<void>;
+  readonly timeoutSeconds: number;
+  /** Aborts the query for good (shutdown). */
+  readonly signal: AbortSignal;
+  /** Told once the query is under way. */
+  readonly onStarted: () => void;
+  /** Told how each job ended. */
+  readonly finish: (job: RetroJob, end: RetroJobEnd) => void;
+}
+
+/** Reports the RETRO sighting of `job` for one result `line` and the event parsed from it. */
+export function reportRetroLine(
+  job: RetroJob,
+  event: Record<string, unknown>,
+  line: string,
+  ctx: RetroRunContext,
+): Promise<void> {
+  const stamp = { uuid: ctx.newUuid(), createdMs: ctx.clock.now() };
+  return ctx.report(withRawContext(retroSighting(job.indicator, event, stamp), line));
 }

@@ -1,31 +1,17 @@
-import type { MetricsRegistry } from "../core/metrics.ts";
-import { parseEventLine, retroSighting, type Sighting, withRawContext } from "../core/sighting.ts";
-import type { Backend, Clock, Logger, RetroQueryOutcome } from "../ports.ts";
+import { parseEventLine } from "../core/sighting.ts";
+import type { Backend, RetroQueryOutcome } from "../ports.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
-import type { RetroJob, RetroJobEnd } from "./retro_job.ts";
+import { reportRetroLine, type RetroJob, type RetroRunContext } from "./retro_job.ts";
 
 /** What {@linkcode runRetroQuery} needs; the callbacks belong to the caller's queue. */
-export interface RetroQueryContext {
+export interface RetroQueryContext extends RetroRunContext {
   readonly backend: Backend;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly newUuid: () => string;
-  readonly metrics: MetricsRegistry;
-  /** Delivers one sighting. */
-  readonly report: (sighting: Sighting) => Promise<void>;
   readonly maxEvents: number;
-  readonly timeoutSeconds: number;
   /** Further attempts for a query the backend refused. */
   readonly retries: number;
   readonly retryBackoff: BackoffOptions;
-  /** Aborts the query for good (shutdown). */
-  readonly signal: AbortSignal;
-  /** Told once the query is under way. */
-  readonly onStarted: () => void;
   /** Waits before a retry; resolves to why it was cut short, if it was. */
   readonly backOff: (waitMs: number) => Promise<string | undefined>;
-  /** Told how the job ended. */
-  readonly finish: (job: RetroJob, end: RetroJobEnd) => void;
 }
 
 /**
@@ -115,7 +101,7 @@ interface AttemptOptions extends RetroQueryContext {
 
 /** Runs the query once, counting into `tally`; never rejects. */
 async function attemptQuery(job: RetroJob, options: AttemptOptions): Promise<AttemptEnd> {
-  const { backend, clock, log, newUuid, report, tally } = options;
+  const { backend, clock, log, tally } = options;
   const started = clock.monotonic();
   try {
     return await backend.retro(job.ioc, {
@@ -135,8 +121,7 @@ async function attemptQuery(job: RetroJob, options: AttemptOptions): Promise<Att
           return;
         }
         tally.sightings++;
-        const stamp = { uuid: newUuid(), createdMs: clock.now() };
-        await report(withRawContext(retroSighting(job.indicator, parsed.event, stamp), line));
+        await reportRetroLine(job, parsed.event, line, options);
       },
     });
   } catch (error) {

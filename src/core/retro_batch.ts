@@ -19,6 +19,7 @@
  */
 
 import type { IocType, PointIoc } from "./ioc.ts";
+import { isIpv4Address } from "./ioc_validate.ts";
 
 /** IoCs that may share a query; mixing kinds would only make more lines ambiguous. */
 export type BatchFamily = "address" | "domain" | "url";
@@ -36,9 +37,6 @@ export function batchFamily(type: IocType): BatchFamily {
   }
 }
 
-const IPV4_CANONICAL =
-  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /**
  * The text of `ioc`'s value in an event that matches it, or undefined when the
  * bridge cannot be sure of it (the IoC is then queried alone): an address as
@@ -48,7 +46,8 @@ const IPV4_CANONICAL =
 export function printedValue(ioc: PointIoc): string | undefined {
   switch (ioc.type) {
     case "ip":
-      return IPV4_CANONICAL.test(ioc.value) ? ioc.value : undefined;
+      // A dotted quad without leading zeros is how VAST prints it.
+      return isIpv4Address(ioc.value) ? ioc.value : undefined;
     case "ipv6": {
       const groups = addressGroups(ioc.value);
       if (groups === undefined) return undefined;
@@ -60,16 +59,6 @@ export function printedValue(ioc: PointIoc): string | undefined {
     case "url":
       return ioc.value;
   }
-}
-
-/**
- * The RFC 5952 text of an IPv6 address written without an embedded IPv4 part
- * (lowercase, no leading zeros, the longest run of two or more zero groups as
- * `::`, the first of equal runs), or undefined when `text` is not one.
- */
-export function canonicalIpv6(text: string): string | undefined {
-  const groups = ipv6Groups(text);
-  return groups === undefined ? undefined : formatIpv6(groups);
 }
 
 /** `::ffff:0:0/96`, where VAST keeps IPv4 addresses and prints them dotted. */

@@ -273,8 +273,12 @@ Deno.test("property: batched results equal one query per IoC", async () => {
   );
 });
 
-/** Batches of up to 8, rounds 25 ms apart, on a fake clock. */
-function pacedMatcher(backend: Backend, clock: FakeClock): RetroMatcher {
+/** Batches of up to 8, rounds 25 ms apart unless told otherwise, on a fake clock. */
+function pacedMatcher(
+  backend: Backend,
+  clock: FakeClock,
+  options: { concurrency?: number; lingerMs?: number; results?: RetroQueryResult[] } = {},
+): RetroMatcher {
   return new RetroMatcher(
     {
       backend,
@@ -283,8 +287,15 @@ function pacedMatcher(backend: Backend, clock: FakeClock): RetroMatcher {
       newUuid: () => crypto.randomUUID(),
       metrics: new MetricsRegistry(),
       report: () => Promise.resolve(),
+      onFinished: (result) => options.results?.push(result),
     },
-    { concurrency: 10, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 25 },
+    {
+      concurrency: options.concurrency ?? 10,
+      maxEvents: 0,
+      timeoutSeconds: 0,
+      batchSize: 8,
+      batchLingerMs: options.lingerMs ?? 25,
+    },
   );
 }
 
@@ -389,18 +400,7 @@ Deno.test("a batch running at shutdown is killed at the deadline and its IoCs en
     },
   };
   const results: RetroQueryResult[] = [];
-  const retro = new RetroMatcher(
-    {
-      backend,
-      logger: recordingLogger(),
-      clock: new FakeClock(),
-      newUuid: () => crypto.randomUUID(),
-      metrics: new MetricsRegistry(),
-      report: () => Promise.resolve(),
-      onFinished: (result) => results.push(result),
-    },
-    { concurrency: 1, maxEvents: 0, timeoutSeconds: 0, batchSize: 8, batchLingerMs: 0 },
-  );
+  const retro = pacedMatcher(backend, new FakeClock(), { concurrency: 1, lingerMs: 0, results });
   // The first address goes alone and ends at once; the next two share the held batch.
   for (const [n, value] of ["1.1.1.1", "2.2.2.2", "3.3.3.3"].entries()) {
     retro.enqueue(indicator(n), { type: "ip", value });

@@ -175,7 +175,8 @@ Deno.test("IPv6 literals: a REQ reaches a libzmq REP on [::1]", async (t) => {
   }
 });
 
-Deno.test("a reply without the empty delimiter is refused and its connection dropped", async () => {
+/** A REQ socket whose every connection is a scripted REP peer, kept in `transports`. */
+function scriptedReq(): { socket: ReqSocket; transports: ScriptedTransport[] } {
   const transports: ScriptedTransport[] = [];
   const socket = new ReqSocket({
     address: { hostname: "scripted", port: 1 },
@@ -186,6 +187,11 @@ Deno.test("a reply without the empty delimiter is refused and its connection dro
       return Promise.resolve(transport);
     },
   });
+  return { socket, transports };
+}
+
+Deno.test("a reply without the empty delimiter is refused and its connection dropped", async () => {
+  const { socket, transports } = scriptedReq();
   const asking = socket.request([text("x")], { timeoutMs: 1000 });
   await new Promise((resolve) => setTimeout(resolve, 10));
   transports[0]?.feed(encodeMessage([text("no delimiter")]));
@@ -200,16 +206,7 @@ Deno.test("a reply without the empty delimiter is refused and its connection dro
 });
 
 Deno.test("a connection lost after the request is not asked again: no reply, and why", async () => {
-  const transports: ScriptedTransport[] = [];
-  const socket = new ReqSocket({
-    address: { hostname: "scripted", port: 1 },
-    connector: (): Promise<Transport> => {
-      const transport = new ScriptedTransport();
-      transport.greet("REP");
-      transports.push(transport);
-      return Promise.resolve(transport);
-    },
-  });
+  const { socket, transports } = scriptedReq();
   const started = performance.now();
   const asking = socket.request([text("subscribe")], { timeoutMs: 200 });
   await new Promise((resolve) => setTimeout(resolve, 10));
