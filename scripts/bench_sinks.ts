@@ -12,7 +12,7 @@
 
 import { systemClock } from "../src/adapters/clock.ts";
 import { createLogger } from "../src/adapters/logger.ts";
-import { createSink } from "../src/adapters/sink_factory.ts";
+import { createSink } from "../src/adapters/sinks/sink_factory.ts";
 import { retroSighting, type Sighting } from "../src/core/sighting.ts";
 
 /** What a benchmark run is asked to do. */

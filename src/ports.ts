@@ -21,9 +21,7 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Log levels of the original's config, lowest first. */
-export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
-export type LogLevel = typeof LOG_LEVELS[number];
+import type { LogLevel } from "./core/log_level.ts";
 
 /** Structured key/value details attached to a log line. */
 export type LogFields = Record<string, unknown>;
@@ -176,6 +174,7 @@ export type {
   BrokerFrame,
   Indicator,
   LiveMatch,
+  LogLevel,
   OutboundFrame,
   ParsedLiveMatch,
   PointIoc,

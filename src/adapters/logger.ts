@@ -5,7 +5,9 @@
  */
 
 import type { Config, LogFormat } from "../core/config_schema.ts";
-import { type Clock, LOG_LEVELS, type LogFields, type Logger, type LogLevel } from "../ports.ts";
+import { describeError } from "../core/error_text.ts";
+import { LOG_LEVELS } from "../core/log_level.ts";
+import type { Clock, LogFields, Logger, LogLevel } from "../ports.ts";
 
 /** Anything bytes can be written to synchronously, like `Deno.stderr`. */
 export interface SyncWriter {
@@ -197,7 +199,7 @@ export function formatJsonLogLine(line: LogLine): string {
 }
 
 function jsonFieldValue(value: unknown): unknown {
-  if (value instanceof Error) return describeError(value);
+  if (value instanceof Error) return describeError(value, { names: true });
   if (typeof value === "bigint") return String(value);
   if (typeof value !== "object" || value === null) {
     return typeof value === "function" || typeof value === "symbol" ? String(value) : value;
@@ -220,7 +222,7 @@ export function formatFieldValue(value: unknown): string {
     return String(value);
   }
   if (value === null) return "null";
-  if (value instanceof Error) return JSON.stringify(describeError(value));
+  if (value instanceof Error) return JSON.stringify(describeError(value, { names: true }));
   if (typeof value === "object") {
     try {
       const json = JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? String(v) : v));
@@ -239,18 +241,6 @@ function needsQuotes(text: string): boolean {
     if (code < 0x20 || code === 0x7f) return true;
   }
   return false;
-}
-
-function describeError(error: Error): string {
-  let text = `${error.name}: ${error.message}`;
-  let cause = error.cause;
-  for (let depth = 0; depth < 3 && cause !== undefined; depth++) {
-    text += cause instanceof Error
-      ? ` (cause: ${cause.name}: ${cause.message})`
-      : ` (cause: ${String(cause)})`;
-    cause = cause instanceof Error ? cause.cause : undefined;
-  }
-  return text;
 }
 
 function rank(level: LogLevel): number {

@@ -11,7 +11,7 @@ import {
 } from "../core/command_template.ts";
 import { parseEventLine, type Sighting } from "../core/sighting.ts";
 import type { Clock, ContextTransformer, Logger } from "../ports.ts";
-import { ConcurrencyLimit } from "./concurrency_limit.ts";
+import { ConcurrencyLimit } from "../async/concurrency_limit.ts";
 import { describeExit, runLines } from "./subprocess.ts";
 
 /** Default for {@linkcode TransformRunnerOptions.concurrency}. */

@@ -12,10 +12,11 @@ import type {
   SightingSink,
   ThreatBus,
 } from "../ports.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../async/backoff.ts";
 import { DEFAULT_UPDATE_CONCURRENCY, LiveMatcher } from "./live_matcher.ts";
-import { deliverSighting, describeError } from "./deliver.ts";
-import { RetroMatcher } from "./retro_matcher.ts";
+import { describeError } from "../core/error_text.ts";
+import { deliverSighting } from "./deliver.ts";
+import { RetroMatcher } from "./retro/matcher.ts";
 
 /** Live matching through the backend's matcher (`live_match`, `matcher_name`). */
 export interface LiveSettings {
@@ -23,7 +24,7 @@ export interface LiveSettings {
   /** Matcher add/remove calls at once; defaults to the live matcher's own. */
   readonly updateConcurrency?: number;
   /** Waits between re-attachments; default 1 s doubling to 30 s. */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: Backoff;
 }
 
 /** The parts of the config the bridge acts on. */
@@ -35,14 +36,14 @@ export interface BridgeSettings {
   /** Further attempts for a refused retro query (`retro_match_retries`); default 0. */
   readonly retroRetries?: number;
   /** Waits between those attempts; default 1 s doubling to 30 s. */
-  readonly retroBackoff?: BackoffOptions;
+  readonly retroBackoff?: Backoff;
   /** Most indicators one retro query serves (`retro_match_batch_size`); default 1. */
   readonly retroBatchSize?: number;
   /** How long running queries may finish after shutdown began. */
   readonly shutdownGraceMs: number;
   /** For log lines only. */
   readonly backendName: string;
-  readonly backendBackoff?: BackoffOptions;
+  readonly backendBackoff?: Backoff;
   /** Absent: no live matching. */
   readonly live?: LiveSettings;
 }

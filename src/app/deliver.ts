@@ -21,10 +21,3 @@ export async function deliverSighting(sighting: Sighting, delivery: Delivery): P
     after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after },
   );
 }
-
-/** A one-line description of an error and its causes, for log fields. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause === undefined ? "" : ` (cause: ${describeError(error.cause)})`;
-  return `${error.message}${cause}`;
-}

@@ -4,8 +4,8 @@ import type { LiveMatch } from "../core/live_match.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import { liveSighting, type Sighting } from "../core/sighting.ts";
 import type { Clock, LiveAttachOutcome, LiveBackend, Logger } from "../ports.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
-import { BoundedQueue } from "./bounded_queue.ts";
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../async/backoff.ts";
+import { BoundedQueue } from "../async/bounded_queue.ts";
 
 /** What {@linkcode LiveMatcher} needs from the outside. */
 export interface LiveMatcherDeps {
@@ -29,7 +29,7 @@ export interface LiveMatcherOptions {
   /** Matches read but not yet delivered before reading waits; default 1000. */
   readonly matchBuffer?: number;
   /** Waits between attachments; default 1 s doubling to 30 s. */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: Backoff;
 }
 
 /** Default for {@link LiveMatcherOptions.updateConcurrency}. */
@@ -57,7 +57,7 @@ export class LiveMatcher {
   readonly #name: string;
   readonly #concurrency: number;
   readonly #maxPending: number;
-  readonly #backoff: BackoffOptions;
+  readonly #backoff: Backoff;
   readonly #log: Logger;
   readonly #matches: BoundedQueue<LiveMatch>;
   readonly #pending: Update[] = [];

@@ -18,8 +18,9 @@ import type {
   ThreatBus,
 } from "../ports.ts";
 import { framesUntilIdle } from "./frames_until_idle.ts";
-import { deliverSighting, describeError } from "./deliver.ts";
-import { RetroMatcher } from "./retro_matcher.ts";
+import { describeError } from "../core/error_text.ts";
+import { deliverSighting } from "./deliver.ts";
+import { RetroMatcher } from "./retro/matcher.ts";
 import { SweepIntake } from "./sweep_intake.ts";
 
 /** The limits of a sweep, from the config and the command line. */

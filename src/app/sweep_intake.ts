@@ -5,7 +5,7 @@ import type { SweepTally } from "../core/sweep_summary.ts";
 import { vastQuery } from "../core/vast_query.ts";
 import type { Indicator, Logger } from "../ports.ts";
 import type { UsableFrame } from "./frames_until_idle.ts";
-import type { RetroMatcher } from "./retro_matcher.ts";
+import type { RetroMatcher } from "./retro/matcher.ts";
 
 /** Options of {@linkcode SweepIntake}. */
 export interface SweepIntakeOptions {

@@ -6,10 +6,11 @@
  * stdout where deploy scripts capture it; config warnings go to stderr.
  */
 
+import { errorReason } from "../core/error_text.ts";
 import { ConfigError, loadConfig, type LoadedConfig } from "../adapters/config_loader.ts";
 import { systemClock } from "../adapters/clock.ts";
 import { createLogger } from "../adapters/logger.ts";
-import { probeThreatBus } from "../adapters/threatbus_probe.ts";
+import { probeThreatBus } from "../adapters/threatbus/probe.ts";
 import { VastCli } from "../adapters/vast_cli.ts";
 import type { Config } from "../core/config_schema.ts";
 import type { Clock } from "../ports.ts";
@@ -58,7 +59,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     if (error instanceof ConfigError) {
       for (const warning of error.warnings) deps.warn(warning);
     }
-    const reason = error instanceof ConfigError ? error.errors.join("; ") : describe(error);
+    const reason = error instanceof ConfigError ? error.errors.join("; ") : errorReason(error);
     deps.report(`config: FAILED: ${oneLine(reason)}`);
     deps.report("vast: SKIPPED: the config is unusable");
     deps.report("threatbus: SKIPPED: the config is unusable");
@@ -147,7 +148,7 @@ async function outcome(run: () => Promise<void>): Promise<string | undefined> {
     await run();
     return undefined;
   } catch (error) {
-    return oneLine(describe(error));
+    return oneLine(errorReason(error));
   }
 }
 
@@ -167,14 +168,6 @@ async function withTimeout<T>(
     stopTimer.abort();
     await timer;
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message)
-    ? `: ${error.cause.message}`
-    : "";
-  return `${error.message}${cause}`;
 }
 
 // Subprocess stderr spans lines; the report keeps one line per check.

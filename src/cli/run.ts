@@ -1,8 +1,9 @@
 /** The default subcommand: run the bridge as a daemon. */
+import { describeError } from "../core/error_text.ts";
 import { systemClock } from "../adapters/clock.ts";
 import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
 import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
-import { startBridge } from "../app/wiring.ts";
+import { startBridge } from "../compose/adapters.ts";
 import { VERSION } from "../version.ts";
 import { EXIT, type ShutdownSignals } from "./exit.ts";
 
@@ -36,7 +37,7 @@ export async function runBridgeCommand(
   for (const warning of loaded.warnings) log.warning(warning);
   log.info(`vast-threatbus ${VERSION} starting`, { config: loaded.source });
 
-  const onAbort = () => log.info(`${describe(signals.signal.reason)}; shutting down`);
+  const onAbort = () => log.info(`${describeError(signals.signal.reason)}; shutting down`);
   signals.signal.addEventListener("abort", onAbort, { once: true });
   // A second signal ends the program with Deno.exit, which runs no finally
   // blocks but does dispatch "unload".
@@ -55,7 +56,7 @@ export async function runBridgeCommand(
     log.info("Stopped");
     return EXIT.ok;
   } catch (error) {
-    log.critical("Stopped by an error", { error: describe(error) });
+    log.critical("Stopped by an error", { error: describeError(error) });
     return EXIT.failure;
   } finally {
     globalThis.removeEventListener("unload", killChildProcessGroups);
@@ -92,10 +93,4 @@ function killChildProcessGroups(): void {
       // Already gone, like `ps` itself.
     }
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause === undefined ? "" : ` (cause: ${describe(error.cause)})`;
-  return `${error.message}${cause}`;
 }

@@ -5,6 +5,7 @@
  * failed or timed out, 2 usage or config error).
  */
 
+import { describeError } from "../core/error_text.ts";
 import { systemClock } from "../adapters/clock.ts";
 import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
 import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
@@ -134,7 +135,7 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
       prepared = await prepareSweep(options, { config, io, logger, tally });
     } catch (error) {
       // Printed directly: the config may have turned console logging off.
-      printError(io, describe(error));
+      printError(io, describeError(error));
       return SWEEP_EXIT.usage;
     }
     return await execute(prepared, { io, logger: log, progress, tally, dryRun: options.dryRun });
@@ -162,7 +163,7 @@ async function execute(
     figures = await sweepIndicators(prepared.deps, io.signal);
   } catch (error) {
     crashed = true;
-    logger.critical("Sweep stopped by an error", { error: describe(error) });
+    logger.critical("Sweep stopped by an error", { error: describeError(error) });
     figures = tally.figures();
   } finally {
     stopProgress.abort();
@@ -205,10 +206,4 @@ async function writeText(stream: WritableStream<Uint8Array>, text: string): Prom
   } finally {
     writer.releaseLock();
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause === undefined ? "" : ` (cause: ${describe(error.cause)})`;
-  return `${error.message}${cause}`;
 }

@@ -3,10 +3,10 @@
  * indicator source (Threat Bus or a file), the sink, the `vast` backend.
  */
 
-import { LineWriter } from "../adapters/line_writer.ts";
+import { LineWriter } from "../adapters/sinks/line_writer.ts";
 import { readLines } from "../adapters/line_reader.ts";
-import { createSink } from "../adapters/sink_factory.ts";
-import { threatBusSink } from "../adapters/threatbus_sink.ts";
+import { createSink } from "../adapters/sinks/sink_factory.ts";
+import { threatBusSink } from "../adapters/threatbus/sink.ts";
 import { createTransformRunner } from "../adapters/transform_runner.ts";
 import { VastCli } from "../adapters/vast_cli.ts";
 import type { SourceLine, SweepDeps, SweepSource } from "../app/sweep.ts";
@@ -45,10 +45,10 @@ export async function prepareSweep(
     (!options.dryRun && config.sink === undefined);
   // Loading ZeroMQ's native addon is a good part of start-up; a sweep from a
   // file to a configured sink does without it.
-  const zmq = needsThreatBus ? await import("../adapters/zmq_threatbus.ts") : undefined;
+  const zmq = needsThreatBus ? await import("../adapters/threatbus/client.ts") : undefined;
   const threatBus = (snapshot: number): ThreatBus => {
     if (zmq === undefined) throw new Error("Cannot connect to Threat Bus: ZeroMQ is not loaded");
-    return new zmq.ZmqThreatBus({
+    return new zmq.ThreatBusClient({
       endpoint: config.threatbus,
       topic: codec.subscribeTopic as string | string[],
       snapshot,

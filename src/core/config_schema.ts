@@ -6,69 +6,8 @@
  */
 
 import { z } from "zod";
-import { LOG_LEVELS, type LogLevel } from "../ports.ts";
-
-/** A `host:port` endpoint; `host` keeps IPv6 brackets, ready for `tcp://host:port`. */
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Splits `host:port` where host is a name, an IPv4 address or a bracketed IPv6 address. */
-export function parseEndpoint(text: string): Endpoint | undefined {
-  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
-  if (bracketed) {
-    const [, address = "", port = ""] = bracketed;
-    return isIpv6(address) ? withPort(`[${address}]`, port) : undefined;
-  }
-  const colon = text.lastIndexOf(":");
-  if (colon <= 0) return undefined;
-  const host = text.slice(0, colon);
-  const port = text.slice(colon + 1);
-  if (!/^\d{1,5}$/.test(port)) return undefined;
-  const hostOk = /^[\d.]+$/.test(host) ? isIpv4(host) : isHostname(host);
-  return hostOk ? withPort(host, port) : undefined;
-}
-
-function withPort(host: string, portText: string): Endpoint | undefined {
-  const port = Number(portText);
-  return port >= 1 && port <= 65535 ? { host, port } : undefined;
-}
-
-function isIpv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 &&
-    parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isHostname(text: string): boolean {
-  // Underscores are not valid DNS, but container and /etc/hosts names use them.
-  return text.length <= 253 &&
-    text.split(".").every((label) =>
-      /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)
-    );
-}
-
-function isIpv6(text: string): boolean {
-  const address = text.replace(/%[\w.-]+$/, ""); // zone index, e.g. fe80::1%eth0
-  const halves = address.split("::");
-  if (halves.length > 2) return false;
-  const groupsOf = (part: string) => (part === "" ? [] : part.split(":"));
-  const head = groupsOf(halves[0] ?? "");
-  const tail = groupsOf(halves[1] ?? "");
-  let groups = [...head, ...tail];
-  let width = 8;
-  const last = groups[groups.length - 1] ?? "";
-  if (last.includes(".")) {
-    // An embedded IPv4 address may only end the address.
-    if (halves.length === 2 && tail.length === 0) return false;
-    if (!isIpv4(last)) return false;
-    groups = groups.slice(0, -1);
-    width = 6;
-  }
-  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
-  return halves.length === 2 ? groups.length < width : groups.length === width;
-}
+import { parseEndpoint } from "./endpoint.ts";
+import { LOG_LEVELS, type LogLevel } from "./log_level.ts";
 
 const LEVEL_EXPECTED = `one of ${LOG_LEVELS.join(", ")} (any case)`;
 

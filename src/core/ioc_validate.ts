@@ -7,6 +7,7 @@
  */
 
 import type { IocType } from "./ioc.ts";
+import { isIpv4Address, isIpv6Address } from "./ip_address.ts";
 
 /** Longest value accepted for any type; long URLs exist, megabyte "URLs" are abuse. */
 export const MAX_IOC_VALUE_LENGTH = 4096;
@@ -27,8 +28,6 @@ const DESCRIPTIONS: Readonly<Record<IocType, string>> = {
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const WHITESPACE = /\s/;
-const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 const DOMAIN_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 const NUMERIC_LABEL = /^[0-9]+$/;
 const MAX_DOMAIN_LENGTH = 253;
@@ -40,36 +39,6 @@ function showValue(value: string): string {
     ? `${value.slice(0, SHOWN_VALUE_LENGTH)}...`
     : value;
   return JSON.stringify(shown);
-}
-
-/** True for a dotted quad of decimal octets 0–255 without leading zeros. */
-export function isIpv4Address(value: string): boolean {
-  const parts = value.split(".");
-  return parts.length === 4 &&
-    parts.every((part) => DECIMAL_OCTET.test(part) && Number(part) <= 255);
-}
-
-/**
- * True for an RFC 4291 text address: eight hex groups, one `::` standing for
- * one or more zero groups, optionally ending in a dotted quad. Zone indices
- * (`%eth0`), brackets and prefix lengths are refused.
- */
-export function isIpv6Address(value: string): boolean {
-  const halves = value.split("::");
-  if (halves.length > 2) return false;
-  const compressed = halves.length === 2;
-  const groups = halves.flatMap((half) => half === "" ? [] : half.split(":"));
-  const last = groups[groups.length - 1];
-  let groupCount = groups.length;
-  if (last !== undefined && last.includes(".")) {
-    // An embedded IPv4 address may only close the address, and fills two groups.
-    if (!isIpv4Address(last)) return false;
-    if (compressed && halves[1] === "") return false;
-    groups.pop();
-    groupCount += 1;
-  }
-  if (!groups.every((group) => HEX_GROUP.test(group))) return false;
-  return compressed ? groupCount <= 7 : groupCount === 8;
 }
 
 /**

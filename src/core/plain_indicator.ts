@@ -7,7 +7,8 @@
 
 import type { Indicator } from "./indicator.ts";
 import type { IocType } from "./ioc.ts";
-import { isDomainName, isIpv4Address, isIpv6Address, validateIocValue } from "./ioc_validate.ts";
+import { isDomainName, validateIocValue } from "./ioc_validate.ts";
+import { isIpv4Address, isIpv6Address } from "./ip_address.ts";
 import { formatStixTime } from "./timestamp.ts";
 import { uuidV5 } from "./uuid_v5.ts";
 

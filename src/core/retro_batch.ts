@@ -19,7 +19,16 @@
  */
 
 import type { IocType, PointIoc } from "./ioc.ts";
-import { isIpv4Address } from "./ioc_validate.ts";
+import {
+  addressGroups,
+  formatIpv6,
+  isIpv4Address,
+  isIpv4Mapped,
+  samePrefix,
+} from "./ip_address.ts";
+
+/** Event text is read as VAST could print it, leading zeros of an IPv4 octet included. */
+const LENIENT = { leadingZeros: true } as const;
 
 /** IoCs that may share a query; mixing kinds would only make more lines ambiguous. */
 export type BatchFamily = "address" | "domain" | "url";
@@ -49,7 +58,7 @@ export function printedValue(ioc: PointIoc): string | undefined {
       // A dotted quad without leading zeros is how VAST prints it.
       return isIpv4Address(ioc.value) ? ioc.value : undefined;
     case "ipv6": {
-      const groups = addressGroups(ioc.value);
+      const groups = addressGroups(ioc.value, LENIENT);
       if (groups === undefined) return undefined;
       if (!isIpv4Mapped(groups)) return formatIpv6(groups);
       const [high = 0, low = 0] = groups.slice(6);
@@ -59,52 +68,6 @@ export function printedValue(ioc: PointIoc): string | undefined {
     case "url":
       return ioc.value;
   }
-}
-
-/** `::ffff:0:0/96`, where VAST keeps IPv4 addresses and prints them dotted. */
-function isIpv4Mapped(groups: readonly number[]): boolean {
-  return groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
-}
-
-function ipv6Groups(text: string): number[] | undefined {
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const groupsOf = (part: string): number[] | undefined => {
-    if (part === "") return [];
-    const groups: number[] = [];
-    for (const piece of part.split(":")) {
-      if (!/^[0-9A-Fa-f]{1,4}$/.test(piece)) return undefined;
-      groups.push(parseInt(piece, 16));
-    }
-    return groups;
-  };
-  const head = groupsOf(halves[0] ?? "");
-  const tail = halves.length === 2 ? groupsOf(halves[1] ?? "") : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
-}
-
-function formatIpv6(groups: readonly number[]): string {
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let start = 0; start < 8;) {
-    if (groups[start] !== 0) {
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < 8 && groups[end] === 0) end++;
-    if (end - start > bestLength) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-  const hex = (from: number, to: number) =>
-    groups.slice(from, to).map((group) => group.toString(16)).join(":");
-  return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
 /** The values of a batch, prepared for {@linkcode candidateValues}. */
@@ -126,7 +89,7 @@ export function batchValues(iocs: readonly PointIoc[]): BatchValues {
     const printed = printedValue(ioc);
     if (printed === undefined) continue;
     values.add(printed);
-    const groups = addressGroups(printed);
+    const groups = addressGroups(printed, LENIENT);
     if (batchFamily(ioc.type) === "address" && groups !== undefined) {
       addresses.set(printed, groups);
     }
@@ -166,7 +129,7 @@ function subnetMembers(text: string, addresses: ReadonlyMap<string, readonly num
   const slash = text.indexOf("/");
   const prefix = text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefix)) return [];
-  const network = addressGroups(text.slice(0, slash));
+  const network = addressGroups(text.slice(0, slash), LENIENT);
   if (network === undefined) return [];
   const bits = Number(prefix) + (text.includes(":") ? 0 : 96);
   if (bits > 128) return [];
@@ -175,33 +138,4 @@ function subnetMembers(text: string, addresses: ReadonlyMap<string, readonly num
     if (samePrefix(network, groups, bits)) members.push(value);
   }
   return members;
-}
-
-function samePrefix(a: readonly number[], b: readonly number[], bits: number): boolean {
-  for (let group = 0; group < 8 && bits > 0; group++, bits -= 16) {
-    const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
-    if (((a[group] ?? 0) & mask) !== ((b[group] ?? 0) & mask)) return false;
-  }
-  return true;
-}
-
-/** An address as eight groups, IPv4 (alone or embedded) mapped; undefined if none. */
-function addressGroups(text: string): number[] | undefined {
-  const v4 = ipv4Groups(text);
-  if (v4 !== undefined) return [0, 0, 0, 0, 0, 0xffff, ...v4];
-  const dot = text.lastIndexOf(":");
-  if (text.includes(".") && dot >= 0) {
-    const tail = ipv4Groups(text.slice(dot + 1));
-    const head = tail === undefined ? undefined : ipv6Groups(`${text.slice(0, dot + 1)}0:0`);
-    return head === undefined || tail === undefined ? undefined : [...head.slice(0, 6), ...tail];
-  }
-  return ipv6Groups(text);
-}
-
-function ipv4Groups(text: string): [number, number] | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((part) => /^\d{1,3}$/.test(part))) return undefined;
-  const [a = 0, b = 0, c = 0, d = 0] = parts.map(Number);
-  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
-  return [(a << 8) | b, (c << 8) | d];
 }

@@ -1,5 +1,6 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
-import { deliverSighting, describeError } from "../../src/app/deliver.ts";
+import { deliverSighting } from "../../src/app/deliver.ts";
+import { describeError } from "../../src/core/error_text.ts";
 import { retroSighting } from "../../src/core/sighting.ts";
 import type { ContextTransformer, Sighting } from "../../src/ports.ts";
 import { MemorySink } from "../fakes.ts";

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import {
-  configKeyPaths,
-  ConfigSchema,
-  DEFAULT_CONFIG,
-  parseEndpoint,
-} from "../../src/core/config_schema.ts";
+import { configKeyPaths, ConfigSchema, DEFAULT_CONFIG } from "../../src/core/config_schema.ts";
 import { validateConfig } from "../../src/core/config_validate.ts";
 
 function errorsOf(raw: unknown): string[] {
@@ -178,19 +173,6 @@ Deno.test("endpoints must be host:port", () => {
       /^Cannot use config key "threatbus": got ".*", expected an endpoint "host:port"/,
     );
   }
-});
-
-Deno.test("parseEndpoint splits host and port, keeping IPv6 brackets", () => {
-  assert.deepEqual(parseEndpoint("localhost:13370"), { host: "localhost", port: 13370 });
-  assert.deepEqual(parseEndpoint("[::ffff:10.0.0.1]:42000"), {
-    host: "[::ffff:10.0.0.1]",
-    port: 42000,
-  });
-  assert.deepEqual(parseEndpoint("[2001:db8::1]:1"), { host: "[2001:db8::1]", port: 1 });
-  assert.equal(parseEndpoint("[2001:db8::1::2]:1"), undefined);
-  assert.equal(parseEndpoint("[nothex::1]:1"), undefined);
-  assert.equal(parseEndpoint("-bad-:1"), undefined);
-  assert.equal(parseEndpoint("host:12ab"), undefined);
 });
 
 Deno.test("live_match without matcher_name is an error naming matcher_name", () => {

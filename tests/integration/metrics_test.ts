@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fullyQualifiedHostName } from "../../src/adapters/metrics_file.ts";
-import { LOG_LEVELS } from "../../src/ports.ts";
+import { LOG_LEVELS } from "../../src/core/log_level.ts";
 import { VERSION } from "../../src/version.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
 import { type InfluxPoint, parseInfluxLine } from "../influx_line.ts";

@@ -1,79 +1,82 @@
-/** Connecting and handshaking, shared by the socket classes, with a doubling retry delay. */
+/** Connecting and handshaking, shared by the socket classes, with their common settings. */
 
+import { type Backoff, checkBackoff } from "../../async/backoff.ts";
+import { withDeadline } from "../../async/deadline.ts";
 import type { SocketType } from "../../core/zmtp_command.ts";
 import type { Clock } from "../../ports.ts";
+import { systemClock } from "../clock.ts";
+import { connectTcp } from "./tcp_transport.ts";
 import type { Connector, TcpAddress } from "./transport.ts";
 import { ZmtpConnection } from "./zmtp_connection.ts";
 
-/** Delays between connection attempts: `initialMs`, doubling up to `maxMs`. */
-export interface ReconnectBackoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
+/** The settings every socket role shares; each optional field has the default it names. */
+export interface SocketOptions {
+  /** Times deadlines and reconnect delays; default the system clock. */
+  readonly clock?: Clock;
+  /**
+   * Delays between connection attempts; default 100 ms doubling to 3.2 s
+   * (libzmq retries every 100 ms; doubling from there spares a broker that is down).
+   */
+  readonly reconnect?: Backoff;
+  /** Default `connectTcp`; tests pass a scripted peer. */
+  readonly connector?: Connector;
+  /** Larger messages are refused or skipped; default 16 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Bound on one handshake, so a silent non-ZMTP listener cannot hang a socket; default 10 s. */
+  readonly handshakeTimeoutMs?: number;
 }
 
-/** libzmq retries every 100 ms; doubling from there spares a broker that is down. */
-export const DEFAULT_RECONNECT: ReconnectBackoff = { initialMs: 100, maxMs: 3200 };
+/** {@linkcode SocketOptions} with every default filled in. */
+export type SocketSettings = Required<SocketOptions>;
 
-/** The default bound on one handshake, so a silent non-ZMTP listener cannot hang a socket. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/** What {@link dial} needs. */
-export interface DialOptions {
-  readonly connector: Connector;
-  readonly clock: Clock;
-  readonly socketType: SocketType;
-  readonly maxMessageBytes: number;
-  readonly handshakeTimeoutMs: number;
-  readonly signal: AbortSignal;
-}
-
-/** Connects to `address` and completes the ZMTP handshake within the handshake timeout. */
-export async function dial(address: TcpAddress, options: DialOptions): Promise<ZmtpConnection> {
-  const { clock, signal } = options;
-  const expired = new AbortController();
-  const done = new AbortController();
-  const timer = clock.sleep(options.handshakeTimeoutMs, done.signal).then(
-    () => expired.abort(new Error(`no handshake within ${options.handshakeTimeoutMs} ms`)),
-    () => {},
-  );
-  const attempt = AbortSignal.any([signal, expired.signal]);
-  try {
-    const transport = await options.connector(address, attempt);
-    return await ZmtpConnection.open(transport, {
-      socketType: options.socketType,
-      maxMessageBytes: options.maxMessageBytes,
-      signal: attempt,
-    });
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    if (expired.signal.aborted) throw expired.signal.reason;
-    throw error;
-  } finally {
-    done.abort();
-    await timer;
+/** Fills in the defaults of {@linkcode SocketOptions}; throws a `RangeError` for a bad value. */
+export function resolveSocketOptions(options: SocketOptions): SocketSettings {
+  const {
+    clock = systemClock(),
+    reconnect = { initialMs: 100, maxMs: 3200 },
+    connector = connectTcp,
+    maxMessageBytes = 16 * 1024 * 1024,
+    handshakeTimeoutMs = 10_000,
+  } = options;
+  if (!(maxMessageBytes >= 1) || !(handshakeTimeoutMs >= 1)) {
+    throw new RangeError(
+      `Cannot use maxMessageBytes ${maxMessageBytes} or handshakeTimeoutMs ${handshakeTimeoutMs}: expected numbers >= 1`,
+    );
   }
+  return {
+    clock,
+    reconnect: checkBackoff("ZMTP reconnects", reconnect),
+    connector,
+    maxMessageBytes,
+    handshakeTimeoutMs,
+  };
 }
 
-/** The delay before retry `attempt` (0-based). */
-export function reconnectDelay(backoff: ReconnectBackoff, attempt: number): number {
-  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
-}
-
-/** Sleeps on `clock`; false when `signal` aborted first. */
-export async function rest(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await clock.sleep(ms, signal);
-    return true;
-  } catch (error) {
-    if (signal.aborted) return false;
-    throw error;
-  }
-}
-
-/** Resolves when `signal` aborts; never rejects. */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
+/** Connects to `address` as `socketType` and completes the ZMTP handshake within the handshake timeout. */
+export function dial(
+  address: TcpAddress,
+  settings: SocketSettings & { readonly socketType: SocketType; readonly signal: AbortSignal },
+): Promise<ZmtpConnection> {
+  const { signal, handshakeTimeoutMs } = settings;
+  return withDeadline(
+    settings.clock,
+    {
+      ms: handshakeTimeoutMs,
+      signal,
+      reason: () => new Error(`no handshake within ${handshakeTimeoutMs} ms`),
+    },
+    async (attempt) => {
+      try {
+        const transport = await settings.connector(address, attempt);
+        return await ZmtpConnection.open(transport, {
+          socketType: settings.socketType,
+          maxMessageBytes: settings.maxMessageBytes,
+          signal: attempt,
+        });
+      } catch (error) {
+        if (attempt.aborted) throw attempt.reason;
+        throw error;
+      }
+    },
   );
 }

@@ -3,7 +3,7 @@
  * counted in bytes so the read loop can pause while the consumer lags.
  */
 
-import { Wakeup } from "./wakeup.ts";
+import { Notifier } from "../../async/notifier.ts";
 
 /** What a connection delivers. */
 export type ZmtpEvent =
@@ -23,8 +23,8 @@ export class EventInbox {
   #events: (ZmtpEvent | undefined)[] = [];
   #head = 0;
   #bytes = 0;
-  readonly #arrived = new Wakeup();
-  readonly #taken = new Wakeup();
+  readonly #arrived = new Notifier();
+  readonly #taken = new Notifier();
 
   /** Whether the read loop should wait for the consumer before reading more. */
   get full(): boolean {

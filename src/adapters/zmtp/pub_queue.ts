@@ -10,7 +10,7 @@
 import { utf8Length } from "../../core/zmtp_text.ts";
 import type { Clock } from "../../ports.ts";
 import type { PubSocket } from "./pub_socket.ts";
-import { Wakeup } from "./wakeup.ts";
+import { Notifier } from "../../async/notifier.ts";
 
 /** Settings of a {@link PubQueue}. */
 export interface PubQueueOptions {
@@ -31,8 +31,8 @@ export class PubQueue {
   readonly #maxMessages: number;
   readonly #maxBytes: number;
   readonly #onDrop: (message: string) => void;
-  readonly #arrived = new Wakeup();
-  readonly #left = new Wakeup();
+  readonly #arrived = new Notifier();
+  readonly #left = new Notifier();
   readonly #stop = new AbortController();
   readonly #pump: Promise<void>;
   // A FIFO with a moving head, since Array#shift is O(n); sizes beside the messages.

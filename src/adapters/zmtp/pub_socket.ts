@@ -13,30 +13,20 @@ import {
   subscriptionFromMessage,
 } from "../../core/zmtp_subscription.ts";
 import { bytesKey, hasPrefix, textHasPrefix } from "../../core/zmtp_text.ts";
-import type { Clock } from "../../ports.ts";
-import { systemClock } from "../clock.ts";
-import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_RECONNECT,
-  dial,
-  type ReconnectBackoff,
-  reconnectDelay,
-  rest,
-  untilAborted,
-} from "./dial.ts";
-import { connectTcp } from "./tcp_transport.ts";
-import type { Connector, TcpAddress } from "./transport.ts";
-import { Wakeup } from "./wakeup.ts";
+import { untilAborted } from "../../async/abort.ts";
+import { backoffDelay } from "../../async/backoff.ts";
+import { withDeadline } from "../../async/deadline.ts";
+import { rest } from "../../async/sleep.ts";
+import { dial, resolveSocketOptions, type SocketOptions, type SocketSettings } from "./dial.ts";
+import type { TcpAddress } from "./transport.ts";
+import { Notifier } from "../../async/notifier.ts";
 import type { ZmtpConnection, ZmtpEvent } from "./zmtp_connection.ts";
 
-/** Settings of a {@link PubSocket}; every optional field has a default. */
-export interface PubSocketOptions {
-  /** Default the system clock. */
-  readonly clock?: Clock;
-  /** Delays between connection attempts; default 100 ms → 3.2 s. */
-  readonly reconnect?: ReconnectBackoff;
-  /** Default `connectTcp`. */
-  readonly connector?: Connector;
+/**
+ * Settings of a {@link PubSocket}; `maxMessageBytes` bounds what the peer may
+ * send (only subscriptions), default 64 KiB.
+ */
+export interface PubSocketOptions extends SocketOptions {
   /** Called when the peer comes to have at least one subscription, and when it has none again. */
   readonly onListening?: (listening: boolean) => void;
 }
@@ -49,13 +39,11 @@ const MAX_SUBSCRIPTION_BYTES = 64 * 1024;
 
 /** A PUB socket; see the module doc. */
 export class PubSocket {
-  readonly #clock: Clock;
-  readonly #reconnect: ReconnectBackoff;
-  readonly #connector: Connector;
+  readonly #settings: SocketSettings;
   readonly #onListening: (listening: boolean) => void;
   /** The peer's subscriptions with their counts, by Latin-1 spelling (libzmq counts repeats). */
   readonly #prefixes = new Map<string, { readonly prefix: Uint8Array; count: number }>();
-  readonly #changes = new Wakeup();
+  readonly #changes = new Notifier();
   readonly #stop = new AbortController();
   #address: TcpAddress | undefined;
   #connection: ZmtpConnection | undefined;
@@ -64,9 +52,10 @@ export class PubSocket {
   #listening = false;
 
   constructor(options: PubSocketOptions = {}) {
-    this.#clock = options.clock ?? systemClock();
-    this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
-    this.#connector = options.connector ?? connectTcp;
+    this.#settings = resolveSocketOptions({
+      ...options,
+      maxMessageBytes: options.maxMessageBytes ?? MAX_SUBSCRIPTION_BYTES,
+    });
     this.#onListening = options.onListening ?? (() => {});
   }
 
@@ -144,11 +133,11 @@ export class PubSocket {
   async close(lingerMs = 0): Promise<void> {
     const connection = this.#connection;
     if (connection !== undefined && lingerMs > 0 && !this.#stop.signal.aborted) {
-      const done = new AbortController();
-      const timer = this.#clock.sleep(lingerMs, done.signal).then(() => done.abort(), () => {});
-      await connection.flush(done.signal);
-      done.abort();
-      await timer;
+      await withDeadline(
+        this.#settings.clock,
+        { ms: lingerMs },
+        (linger) => connection.flush(linger),
+      );
     }
     this.#stop.abort();
     await this.#loop;
@@ -166,16 +155,11 @@ export class PubSocket {
       }
       let connection: ZmtpConnection;
       try {
-        connection = await dial(address, {
-          connector: this.#connector,
-          clock: this.#clock,
-          socketType: "PUB",
-          maxMessageBytes: MAX_SUBSCRIPTION_BYTES,
-          handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
-          signal: run,
-        });
+        connection = await dial(address, { ...this.#settings, socketType: "PUB", signal: run });
       } catch {
-        if (!run.aborted) await rest(this.#clock, reconnectDelay(this.#reconnect, failures++), run);
+        if (!run.aborted) {
+          await rest(this.#settings.clock, backoffDelay(failures++, this.#settings.reconnect), run);
+        }
         continue;
       }
       failures = 0;
@@ -191,7 +175,7 @@ export class PubSocket {
         await connection.close();
       }
       // A peer that accepts and drops at once must not make this spin.
-      if (!run.aborted) await rest(this.#clock, this.#reconnect.initialMs, run);
+      if (!run.aborted) await rest(this.#settings.clock, this.#settings.reconnect.initialMs, run);
     }
   }
 

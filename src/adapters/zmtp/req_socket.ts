@@ -5,38 +5,19 @@
  * next request opens a fresh one.
  */
 
-import type { Clock } from "../../ports.ts";
-import { systemClock } from "../clock.ts";
-import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_RECONNECT,
-  dial,
-  type ReconnectBackoff,
-  reconnectDelay,
-  rest,
-  untilAborted,
-} from "./dial.ts";
-import { connectTcp } from "./tcp_transport.ts";
-import {
-  type Connector,
-  ConnectPermissionError,
-  formatAddress,
-  type TcpAddress,
-} from "./transport.ts";
+import { formatHostAndPort } from "../../core/endpoint.ts";
+import { untilAborted } from "../../async/abort.ts";
+import { backoffDelay } from "../../async/backoff.ts";
+import { withDeadline } from "../../async/deadline.ts";
+import { rest } from "../../async/sleep.ts";
+import { dial, resolveSocketOptions, type SocketOptions, type SocketSettings } from "./dial.ts";
+import { ConnectPermissionError, type TcpAddress } from "./transport.ts";
 import type { ZmtpConnection } from "./zmtp_connection.ts";
 
-/** Settings of a {@link ReqSocket}; every optional field has a default. */
-export interface ReqSocketOptions {
+/** Settings of a {@link ReqSocket}: the peer, and the settings every socket shares. */
+export interface ReqSocketOptions extends SocketOptions {
   /** The REP (or ROUTER) peer. */
   readonly address: TcpAddress;
-  /** Times request deadlines and reconnect delays; default the system clock. */
-  readonly clock?: Clock;
-  /** Larger replies are refused; default 16 MiB. */
-  readonly maxMessageBytes?: number;
-  /** Delays between connection attempts within one request; default 100 ms → 3.2 s. */
-  readonly reconnect?: ReconnectBackoff;
-  /** Default `connectTcp`; tests pass a scripted peer. */
-  readonly connector?: Connector;
 }
 
 /** A request's time ran out: not connected, or no reply, within its timeout. */
@@ -49,20 +30,14 @@ const EMPTY = new Uint8Array();
 /** A REQ socket; see the module doc. */
 export class ReqSocket {
   readonly #address: TcpAddress;
-  readonly #clock: Clock;
-  readonly #maxMessageBytes: number;
-  readonly #reconnect: ReconnectBackoff;
-  readonly #connector: Connector;
+  readonly #settings: SocketSettings;
   #connection: ZmtpConnection | undefined;
   #turn: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(options: ReqSocketOptions) {
     this.#address = options.address;
-    this.#clock = options.clock ?? systemClock();
-    this.#maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
-    this.#connector = options.connector ?? connectTcp;
+    this.#settings = resolveSocketOptions(options);
   }
 
   /**
@@ -94,17 +69,25 @@ export class ReqSocket {
     await this.#drop();
   }
 
-  async #exchange(
+  #exchange(
     parts: readonly Uint8Array[],
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array[]> {
     if (this.#closed) throw new Error("Cannot send a request: the socket is closed");
     signal?.throwIfAborted();
-    const expired = new AbortController();
-    const done = new AbortController();
-    const timer = this.#clock.sleep(timeoutMs, done.signal).then(() => expired.abort(), () => {});
-    const run = signal === undefined ? expired.signal : AbortSignal.any([signal, expired.signal]);
+    return withDeadline(
+      this.#settings.clock,
+      { ms: timeoutMs, signal },
+      (run) => this.#attempt(parts, { timeoutMs, signal, run }),
+    );
+  }
+
+  async #attempt(
+    parts: readonly Uint8Array[],
+    options: { timeoutMs: number; signal: AbortSignal | undefined; run: AbortSignal },
+  ): Promise<Uint8Array[]> {
+    const { timeoutMs, signal, run } = options;
     let lastFailure: unknown;
     const failed = (error: unknown) => lastFailure = error;
     let sent = false;
@@ -131,9 +114,6 @@ export class ReqSocket {
       if (sent) await this.#drop();
       if (signal?.aborted) throw signal.reason;
       throw new NoReplyError(`no reply within ${timeoutMs} ms`, { cause: lastFailure });
-    } finally {
-      done.abort();
-      await timer;
     }
   }
 
@@ -146,18 +126,17 @@ export class ReqSocket {
     for (let attempt = 0; this.#connection === undefined; attempt++) {
       try {
         this.#connection = await dial(this.#address, {
-          connector: this.#connector,
-          clock: this.#clock,
+          ...this.#settings,
           socketType: "REQ",
-          maxMessageBytes: this.#maxMessageBytes,
-          handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
           signal,
         });
       } catch (error) {
         signal.throwIfAborted();
         if (error instanceof ConnectPermissionError) throw error;
         failed(error);
-        if (!await rest(this.#clock, reconnectDelay(this.#reconnect, attempt), signal)) {
+        if (
+          !await rest(this.#settings.clock, backoffDelay(attempt, this.#settings.reconnect), signal)
+        ) {
           signal.throwIfAborted();
         }
       }
@@ -177,7 +156,7 @@ export class ReqSocket {
         // libzmq's REQ, this one just gets no reply.
         failed(
           new Error(
-            `Cannot read the reply from ${formatAddress(this.#address)}: the connection closed`,
+            `Cannot read the reply from ${formatHostAndPort(this.#address)}: the connection closed`,
             { cause: connection.error },
           ),
         );
@@ -187,7 +166,7 @@ export class ReqSocket {
       }
       if (event.kind === "oversized") {
         throw new Error(
-          `Cannot read the reply: ${event.bytes} bytes exceed the limit of ${this.#maxMessageBytes}`,
+          `Cannot read the reply: ${event.bytes} bytes exceed the limit of ${this.#settings.maxMessageBytes}`,
         );
       }
       if (event.kind !== "message") continue;

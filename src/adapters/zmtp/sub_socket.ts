@@ -7,32 +7,15 @@
 
 import { encodeSubscription } from "../../core/zmtp_subscription.ts";
 import { bytesKey, hasPrefix } from "../../core/zmtp_text.ts";
-import type { Clock } from "../../ports.ts";
-import { systemClock } from "../clock.ts";
-import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_RECONNECT,
-  dial,
-  type ReconnectBackoff,
-  reconnectDelay,
-  rest,
-  untilAborted,
-} from "./dial.ts";
-import { connectTcp } from "./tcp_transport.ts";
+import { untilAborted } from "../../async/abort.ts";
+import { backoffDelay } from "../../async/backoff.ts";
+import { rest } from "../../async/sleep.ts";
+import { dial, resolveSocketOptions, type SocketOptions, type SocketSettings } from "./dial.ts";
 import type { Connector, TcpAddress } from "./transport.ts";
 import type { ZmtpConnection } from "./zmtp_connection.ts";
 
-/** Settings of a {@link SubSocket}; every optional field has a default. */
-export interface SubSocketOptions {
-  /** Larger messages are skipped unread and reported; default 16 MiB. */
-  readonly maxMessageBytes?: number;
-  /** Default the system clock. */
-  readonly clock?: Clock;
-  /** Delays between connection attempts; default 100 ms → 3.2 s. */
-  readonly reconnect?: ReconnectBackoff;
-  /** Default `connectTcp`. */
-  readonly connector?: Connector;
-}
+/** Settings of a {@link SubSocket}; larger messages are skipped unread and reported. */
+export type SubSocketOptions = SocketOptions;
 
 /** What {@link SubSocket.messages} yields. */
 export type SubEvent =
@@ -41,10 +24,7 @@ export type SubEvent =
 
 /** A SUB socket; see the module doc. */
 export class SubSocket {
-  readonly #maxMessageBytes: number;
-  readonly #clock: Clock;
-  readonly #reconnect: ReconnectBackoff;
-  readonly #connector: Connector;
+  readonly #settings: SocketSettings;
   /** Prefixes by their Latin-1 spelling, which is one character per byte. */
   readonly #prefixes = new Map<string, Uint8Array>();
   #address: TcpAddress | undefined;
@@ -55,10 +35,7 @@ export class SubSocket {
   #running = false;
 
   constructor(options: SubSocketOptions = {}) {
-    this.#maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    this.#clock = options.clock ?? systemClock();
-    this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
-    this.#connector = options.connector ?? connectTcp;
+    this.#settings = resolveSocketOptions(options);
   }
 
   /**
@@ -107,7 +84,11 @@ export class SubSocket {
         if (connection === undefined) {
           if (kick.aborted) continue;
           if (address === undefined) await untilAborted(run);
-          else await rest(this.#clock, reconnectDelay(this.#reconnect, failures++), run);
+          else {await rest(
+              this.#settings.clock,
+              backoffDelay(failures++, this.#settings.reconnect),
+              run,
+            );}
           continue;
         }
         failures = 0;
@@ -119,7 +100,7 @@ export class SubSocket {
         }
         if (!run.aborted) {
           // A peer that accepts and drops at once must not make this spin.
-          await rest(this.#clock, this.#reconnect.initialMs, run);
+          await rest(this.#settings.clock, this.#settings.reconnect.initialMs, run);
         }
       }
     } finally {
@@ -136,14 +117,7 @@ export class SubSocket {
   async #open(address: TcpAddress, signal: AbortSignal): Promise<ZmtpConnection | undefined> {
     let connection: ZmtpConnection;
     try {
-      connection = await dial(address, {
-        connector: this.#connector,
-        clock: this.#clock,
-        socketType: "SUB",
-        maxMessageBytes: this.#maxMessageBytes,
-        handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        signal,
-      });
+      connection = await dial(address, { ...this.#settings, socketType: "SUB", signal });
     } catch {
       // The caller retries after a delay.
       return undefined;

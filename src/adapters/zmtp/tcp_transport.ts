@@ -1,11 +1,7 @@
 /** The TCP {@link Transport}: the only place the ZMTP sockets reach the network. */
 
-import {
-  ConnectPermissionError,
-  formatAddress,
-  type TcpAddress,
-  type Transport,
-} from "./transport.ts";
+import { formatHostAndPort } from "../../core/endpoint.ts";
+import { ConnectPermissionError, type TcpAddress, type Transport } from "./transport.ts";
 
 /** Bytes asked for per read; also the largest chunk a reader sees. */
 const READ_BYTES = 64 * 1024;
@@ -32,7 +28,7 @@ export async function connectTcp(address: TcpAddress, signal: AbortSignal): Prom
     const denied = error instanceof Deno.errors.NotCapable ||
       error instanceof Deno.errors.PermissionDenied;
     throw new (denied ? ConnectPermissionError : Error)(
-      `Cannot connect to ${formatAddress(address)}: ${messageOf(error)}`,
+      `Cannot connect to ${formatHostAndPort(address)}: ${messageOf(error)}`,
       {
         cause: error,
       },

@@ -3,11 +3,10 @@
  * script a peer and the sockets never touch `Deno.*` themselves.
  */
 
+import type { HostAndPort } from "../../core/endpoint.ts";
+
 /** A TCP peer: `hostname` is a name or an IP literal (IPv6 without brackets). */
-export interface TcpAddress {
-  readonly hostname: string;
-  readonly port: number;
-}
+export type TcpAddress = HostAndPort;
 
 /** One open byte stream. */
 export interface Transport extends AsyncIterable<Uint8Array> {
@@ -31,12 +30,6 @@ export interface Transport extends AsyncIterable<Uint8Array> {
  * first, and with a {@link ConnectPermissionError} when retrying cannot help.
  */
 export type Connector = (address: TcpAddress, signal: AbortSignal) => Promise<Transport>;
-
-/** `host:port` for messages, brackets around an IPv6 literal. */
-export function formatAddress(address: TcpAddress): string {
-  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
-  return `${host}:${address.port}`;
-}
 
 /** The runtime does not let this program connect (a missing `--allow-net`): retrying cannot help. */
 export class ConnectPermissionError extends Error {

@@ -11,7 +11,7 @@ import {
   encodeFrameInto,
   frameBytes,
 } from "../../core/zmtp_frame.ts";
-import { Wakeup } from "./wakeup.ts";
+import { Notifier } from "../../async/notifier.ts";
 
 /** Size of the buffers small frames are gathered in: at most this much per write. */
 const BATCH_BYTES = 256 * 1024;
@@ -44,7 +44,7 @@ export class WriteBatcher {
   readonly #batches = new WeakSet<ArrayBufferLike>();
   readonly #encoder = new TextEncoder();
   #writing: Promise<void> | undefined;
-  readonly #written = new Wakeup();
+  readonly #written = new Notifier();
   #discarded = false;
 
   constructor(options: WriteBatcherOptions) {

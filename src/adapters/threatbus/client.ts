@@ -1,0 +1,253 @@
+/**
+ * The Threat Bus client (PROTOCOL.md section 1), speaking ZMTP itself over
+ * TCP (`./zmtp/`): management requests on a REQ socket, broker → app frames
+ * on a SUB socket, app → broker frames on a PUB socket that reads the
+ * broker's subscriptions. Sightings wait in a queue bounded in frames and
+ * bytes while the broker's SUB is not listening – at start, and after every
+ * reconnect – instead of being lost to the slow-joiner gap.
+ */
+
+import type { BrokerFrame, Clock, Logger, OutboundFrame, ThreatBus } from "../../ports.ts";
+import { ThreatBusInbound } from "./inbound.ts";
+import { ThreatBusManagement } from "./management.ts";
+import { resolveThreatBusOptions, type ThreatBusOptions } from "./options.ts";
+import { ThreatBusOutbound } from "./outbound.ts";
+import { expectSuccess, parseSubscribeReply, type ThreatBusSubscription } from "./replies.ts";
+import { type Backoff, backoffDelay } from "../../async/backoff.ts";
+import { rest } from "../../async/sleep.ts";
+import { errorReason } from "../../core/error_text.ts";
+
+export type { ThreatBusOptions } from "./options.ts";
+
+/** A Threat Bus connection speaking the zmq-app protocol over the project's own ZMTP. */
+export class ThreatBusClient implements ThreatBus {
+  readonly #hostname: string;
+  readonly #endpoint: string;
+  readonly #topic: string | readonly string[];
+  readonly #snapshot: number;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #heartbeatIntervalMs: number;
+  readonly #backoff: Backoff;
+  readonly #maxMessageBytes: number;
+  readonly #flushTimeoutMs: number;
+  readonly #management: ThreatBusManagement;
+  readonly #outbound: ThreatBusOutbound;
+  readonly #lifetime = new AbortController();
+  #current: ThreatBusSubscription | undefined;
+  #inbound: ThreatBusInbound | undefined;
+  #starting: Promise<ThreatBusSubscription | undefined> | undefined;
+  #heartbeat: Promise<void> | undefined;
+  #iterating = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ThreatBusOptions) {
+    const settings = resolveThreatBusOptions(options);
+    this.#hostname = settings.address.hostname;
+    this.#endpoint = options.endpoint;
+    this.#topic = settings.topic;
+    this.#snapshot = settings.snapshot;
+    this.#logger = options.logger;
+    this.#clock = options.clock;
+    this.#heartbeatIntervalMs = settings.heartbeatIntervalMs;
+    this.#backoff = settings.reconnectBackoff;
+    this.#maxMessageBytes = settings.maxMessageBytes;
+    this.#flushTimeoutMs = settings.flushTimeoutMs;
+    this.#management = new ThreatBusManagement({
+      address: settings.address,
+      clock: options.clock,
+      timeoutMs: settings.requestTimeoutMs,
+    });
+    this.#outbound = new ThreatBusOutbound({
+      maxFrames: settings.outboundQueueLimit,
+      maxBytes: settings.outboundQueueBytes,
+      logger: options.logger,
+      clock: options.clock,
+    });
+  }
+
+  /**
+   * Subscribes (retrying while Threat Bus is unreachable) and yields every data
+   * frame for this app until `signal` aborts or `close()` is called; then
+   * unsubscribes. Heartbeats run meanwhile and re-subscribe when they fail.
+   * Bad frames are logged and skipped; one `frames()` at a time.
+   */
+  async *frames(signal: AbortSignal): AsyncGenerator<BrokerFrame, void, undefined> {
+    if (this.#closing !== undefined) {
+      throw new Error("Cannot receive frames: the Threat Bus connection is closed");
+    }
+    if (this.#iterating) throw new Error("Cannot receive frames: frames() is already running");
+    this.#iterating = true;
+    const local = new AbortController();
+    const run = AbortSignal.any([signal, this.#lifetime.signal, local.signal]);
+    let failure: unknown;
+    const inbound = new ThreatBusInbound({
+      maxMessageBytes: this.#maxMessageBytes,
+      clock: this.#clock,
+      logger: this.#logger,
+    });
+    this.#inbound = inbound;
+    try {
+      this.#starting = this.#subscribe(run);
+      const subscription = await this.#starting;
+      this.#starting = undefined;
+      if (subscription === undefined) return;
+      // Synchronously after the await, so a concurrent close() sees it to release.
+      this.#adopt(subscription);
+      this.#heartbeat = this.#keepAlive(run, (error) => {
+        failure = error;
+        local.abort(error);
+      });
+      for await (const event of inbound.socket.messages(run)) {
+        if (event.kind === "oversized") {
+          this.#logger.warning("Skipping a Threat Bus frame larger than max_message_bytes", {
+            bytes: event.bytes,
+            limit: this.#maxMessageBytes,
+          });
+          continue;
+        }
+        const frame = inbound.decode(event.parts);
+        if (frame !== undefined) yield frame;
+      }
+    } finally {
+      local.abort();
+      await this.#heartbeat;
+      this.#heartbeat = undefined;
+      await this.#release();
+      await inbound.socket.close();
+      if (this.#inbound === inbound) this.#inbound = undefined;
+      this.#iterating = false;
+    }
+    if (failure !== undefined) {
+      throw new Error("Cannot keep the Threat Bus subscription alive", { cause: failure });
+    }
+  }
+
+  /**
+   * Queues one frame for the broker; resolves once queued, waiting while the
+   * queue is full. Frames leave only while the broker's SUB is listening.
+   */
+  async publish(frame: OutboundFrame, signal?: AbortSignal): Promise<void> {
+    if (this.#closing !== undefined) {
+      throw new Error("Cannot publish: the Threat Bus connection is closed");
+    }
+    if (!/^\S+$/.test(frame.topic)) {
+      throw new TypeError(`Cannot publish: topic "${frame.topic}" is empty or contains whitespace`);
+    }
+    await this.#outbound.enqueue(`${frame.topic} ${frame.body}`, signal);
+  }
+
+  /** Stops the loops, unsubscribes, drains queued frames briefly and closes every socket. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#lifetime.abort();
+    // A subscription in flight may still be adopted; release after it.
+    await this.#starting;
+    await this.#heartbeat;
+    await this.#release();
+    await this.#outbound.close(this.#flushTimeoutMs);
+    // A frames() generator suspended at a yield would keep its connection otherwise.
+    await this.#inbound?.socket.close();
+    await this.#management.close();
+  }
+
+  /** Subscribes, retrying with capped backoff; undefined when aborted first. */
+  async #subscribe(signal: AbortSignal): Promise<ThreatBusSubscription | undefined> {
+    for (let attempt = 1;; attempt++) {
+      const delayMs = backoffDelay(attempt - 1, this.#backoff);
+      try {
+        const subscription = await this.#requestSubscription(signal);
+        this.#logger.info("Subscribed to Threat Bus", {
+          endpoint: this.#endpoint,
+          topic: this.#topic,
+          snapshot: this.#snapshot,
+          p2p: subscription.p2p,
+          attempt,
+        });
+        return subscription;
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        this.#logger.warning("Cannot subscribe to Threat Bus, retrying", {
+          endpoint: this.#endpoint,
+          attempt,
+          retryInMs: delayMs,
+          reason: errorReason(error),
+        });
+      }
+      if (!await rest(this.#clock, delayMs, signal)) return undefined;
+    }
+  }
+
+  async #requestSubscription(signal: AbortSignal): Promise<ThreatBusSubscription> {
+    const reply = await this.#management.request(
+      { action: "subscribe", topic: this.#topic, snapshot: this.#snapshot },
+      signal,
+    );
+    return parseSubscribeReply(reply, this.#hostname);
+  }
+
+  #adopt(subscription: ThreatBusSubscription): void {
+    this.#current = subscription;
+    this.#inbound?.follow(subscription);
+    this.#outbound.connect(subscription.sub);
+  }
+
+  /** Heartbeats until aborted; re-subscribes when one fails. Never rejects: a bug goes to `fail`. */
+  async #keepAlive(signal: AbortSignal, fail: (error: unknown) => void): Promise<void> {
+    try {
+      while (await rest(this.#clock, this.#heartbeatIntervalMs, signal)) {
+        const current = this.#current;
+        if (current === undefined) return;
+        try {
+          const reply = await this.#management.request(
+            { action: "heartbeat", topic: current.p2p },
+            signal,
+          );
+          expectSuccess("heartbeat", reply);
+          continue;
+        } catch (error) {
+          if (signal.aborted) return;
+          this.#logger.warning("Threat Bus heartbeat failed, subscribing again", {
+            p2p: current.p2p,
+            reason: errorReason(error),
+          });
+        }
+        const next = await this.#subscribe(signal);
+        if (next === undefined) return;
+        this.#adopt(next);
+        await this.#unsubscribe(current.p2p);
+        this.#inbound?.retire(current.p2p);
+      }
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** Unsubscribes the current topic once, whoever asks first. */
+  async #release(): Promise<void> {
+    const current = this.#current;
+    if (current === undefined) return;
+    this.#current = undefined;
+    await this.#unsubscribe(current.p2p);
+  }
+
+  /** Best effort, bounded by the request timeout: a failure only logs. */
+  async #unsubscribe(p2p: string): Promise<void> {
+    try {
+      expectSuccess(
+        "unsubscribe",
+        await this.#management.request({ action: "unsubscribe", topic: p2p }),
+      );
+      this.#logger.info("Unsubscribed from Threat Bus", { p2p });
+    } catch (error) {
+      this.#logger.warning("Cannot unsubscribe from Threat Bus", {
+        p2p,
+        reason: errorReason(error),
+      });
+    }
+  }
+}
