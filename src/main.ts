@@ -2,7 +2,7 @@
  * The program entry point: the only place that reads `Deno.args`, owns the
  * shutdown controller, wires OS signals to it and turns errors into exit codes.
  * Subcommands are imported when they run, so `--version` and `--help` load
- * neither ZeroMQ nor the config machinery.
+ * neither the Threat Bus client nor the config machinery.
  */
 import { HELP_TEXT, USAGE_HINT } from "./cli/help.ts";
 import { EXIT, type ShutdownSignals } from "./cli/exit.ts";
@@ -55,7 +55,7 @@ async function withShutdownSignals(work: (signals: ShutdownSignals) => Promise<n
   const shutdown = (name: string) => {
     if (controller.signal.aborted) {
       say(`received ${name} again; exiting at once`);
-      Deno.exit(EXIT.failure);
+      Deno.exit(EXIT.failed);
     }
     controller.abort(new Error(`Received ${name}`));
   };

@@ -63,14 +63,14 @@ export interface RetroQueryOptions {
    * Told once the query is under way (its process started, or it could not
    * be), so the caller can pace new queries to what the backend takes.
    */
-  readonly onStarted?: () => void;
+  readonly onStarted?: (() => void) | undefined;
 }
 
 /** How a retro query ended. */
 export interface RetroQueryOutcome {
   readonly status: "ok" | "timeout" | "failed";
   /** Why it failed, including the backend's stderr where there was one. */
-  readonly detail?: string;
+  readonly detail?: string | undefined;
 }
 
 /**
@@ -119,7 +119,7 @@ export interface LiveAttachOutcome {
 export interface MatcherUpdateOutcome {
   readonly status: "ok" | "failed";
   /** Why it failed, including the backend's stderr where there was one. */
-  readonly detail?: string;
+  readonly detail?: string | undefined;
 }
 
 /**

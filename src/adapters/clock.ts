@@ -1,4 +1,5 @@
 import type { Clock } from "../ports.ts";
+import { onAbort } from "../async/abort.ts";
 
 /** The real clock: wall time, a monotonic counter and abortable sleeps. */
 export function systemClock(): Clock {
@@ -12,14 +13,13 @@ export function systemClock(): Clock {
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      listening[Symbol.dispose]();
       resolve();
     }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const listening = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    });
   });
 }

@@ -13,7 +13,7 @@ import { parseDotenv } from "../core/dotenv.ts";
 /** Options for `loadConfig`. */
 export interface LoadConfigOptions {
   /** The `-c/--config` argument; relative paths are taken from `cwd`. */
-  readonly configPath?: string;
+  readonly configPath?: string | undefined;
   /** Where `config.yaml`, `config.yml` and `.env` are looked for. */
   readonly cwd: string;
   /** The process environment, e.g. `Deno.env.toObject()`. */

@@ -1,11 +1,13 @@
+import { onAbort } from "../async/abort.ts";
+
 /** Options for {@link readLines}. */
 export interface ReadLinesOptions {
   /** Longest line kept, in bytes without the `\n`; longer lines are dropped. */
   readonly maxLineBytes: number;
   /** Told the size in bytes of each dropped line. */
-  readonly onOversize?: (bytes: number) => void;
+  readonly onOversize?: ((bytes: number) => void) | undefined;
   /** Stops reading; the generator then throws `signal.reason`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const NEWLINE = 10;
@@ -40,10 +42,9 @@ export async function* readLines(
     ? new ArrayBuffer(READ_BUFFER_BYTES)
     : undefined;
   let cancelling: Promise<void> | undefined;
-  const onAbort = () => {
+  using _cancelOnAbort = onAbort(signal, () => {
     cancelling = reader.cancel(signal?.reason);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
+  });
   let finished = false;
   // The current unterminated line, as views into earlier chunks.
   let parts: Uint8Array[] = [];
@@ -112,7 +113,6 @@ export async function* readLines(
       yield decode(concat(parts, partBytes, new Uint8Array(0)));
     }
   } finally {
-    signal?.removeEventListener("abort", onAbort);
     // An early `break` by the consumer or an abort leaves the source open:
     // cancel it so a child process' pipe is closed rather than leaked.
     if (cancelling !== undefined) {

@@ -17,14 +17,14 @@ export interface SyncWriter {
 /** Options for `createLogger`. */
 export interface LoggerOptions {
   /** Component of the root logger; defaults to `vast-threatbus`. */
-  readonly component?: string;
+  readonly component?: string | undefined;
   readonly console: { readonly enabled: boolean; readonly level: LogLevel };
   readonly file: { readonly enabled: boolean; readonly level: LogLevel; readonly path: string };
   readonly clock: Pick<Clock, "now">;
   /** `text` (default) or `json`, one object per line; both destinations alike. */
-  readonly format?: LogFormat;
+  readonly format?: LogFormat | undefined;
   /** Where console lines go; defaults to `Deno.stderr`. */
-  readonly stderr?: SyncWriter;
+  readonly stderr?: SyncWriter | undefined;
 }
 
 /** A root logger that owns its log file until `close()`. */
@@ -125,7 +125,7 @@ export function createLogger(options: LoggerOptions): ClosableLogger {
 export function createLoggerFromConfig(
   config: Pick<Config, "logging">,
   clock: Pick<Clock, "now">,
-  options: { readonly stderr?: SyncWriter } = {},
+  options: { readonly stderr?: SyncWriter | undefined } = {},
 ): ClosableLogger {
   const { logging } = config;
   return createLogger({
@@ -133,7 +133,7 @@ export function createLoggerFromConfig(
     file: { enabled: logging.file, level: logging.file_verbosity, path: logging.filename },
     format: logging.format,
     clock,
-    ...(options.stderr === undefined ? {} : { stderr: options.stderr }),
+    stderr: options.stderr,
   });
 }
 

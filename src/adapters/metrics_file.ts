@@ -24,7 +24,7 @@ export interface MetricsReportingOptions {
    */
   readonly signal: AbortSignal;
   /** Appends text to a file; defaults to `Deno.writeTextFile` with `append`. */
-  readonly appendText?: (path: string, text: string) => Promise<void>;
+  readonly appendText?: ((path: string, text: string) => Promise<void>) | undefined;
 }
 
 /**
@@ -84,9 +84,9 @@ function appendToFile(path: string, text: string): Promise<void> {
 
 /** Where {@link fullyQualifiedHostName} looks; each part defaults to the system's. */
 export interface HostNameSources {
-  readonly hostname?: () => string;
+  readonly hostname?: (() => string) | undefined;
   /** The text of `/etc/hosts`, or undefined when it cannot be read. */
-  readonly hostsFile?: () => string | undefined;
+  readonly hostsFile?: (() => string | undefined) | undefined;
 }
 
 /**

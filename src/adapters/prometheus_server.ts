@@ -3,6 +3,7 @@
  * with the registry's figures in the Prometheus text format.
  */
 
+import { formatHostAndPort, hostAndPort, parseEndpoint } from "../core/endpoint.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../core/metrics_format.ts";
 import type { Clock, Logger } from "../ports.ts";
@@ -65,7 +66,11 @@ export interface PrometheusServer {
  * address cannot be bound, so a wrong `metrics.listen` fails at start.
  */
 export function startPrometheusServer(options: PrometheusServerOptions): PrometheusServer {
-  const { hostname, port } = parseListen(options.listen);
+  const endpoint = parseEndpoint(options.listen.trim(), { anyPort: true });
+  if (endpoint === undefined) {
+    throw new TypeError(`Cannot serve metrics on "${options.listen}": expected "host:port"`);
+  }
+  const { hostname, port } = hostAndPort(endpoint);
   const handler = metricsHandler({
     registry: options.registry,
     clock: options.clock,
@@ -95,19 +100,7 @@ export function startPrometheusServer(options: PrometheusServerOptions): Prometh
   }
   const bound = server.addr;
   options.logger.info("Serving Prometheus metrics", {
-    url: `http://${
-      bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname
-    }:${bound.port}/metrics`,
+    url: `http://${formatHostAndPort(bound)}/metrics`,
   });
   return { hostname: bound.hostname, port: bound.port, finished: server.finished };
-}
-
-function parseListen(listen: string): { hostname: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(listen.trim());
-  const port = Number(match?.[3]);
-  const hostname = match?.[1] ?? match?.[2];
-  if (hostname === undefined || !(port >= 0 && port <= 65535)) {
-    throw new TypeError(`Cannot serve metrics on "${listen}": expected "host:port"`);
-  }
-  return { hostname, port };
 }

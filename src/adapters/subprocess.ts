@@ -5,6 +5,7 @@
  * the transform runner build on it.
  */
 
+import { onAbort } from "../async/abort.ts";
 import type { Clock } from "../ports.ts";
 import { systemClock } from "./clock.ts";
 import { readLines } from "./line_reader.ts";
@@ -23,16 +24,16 @@ export interface RunLinesOptions {
   /** Aborting kills the process group; `runLines` then rejects with the reason. */
   readonly signal: AbortSignal;
   /** Milliseconds until the process group is killed; 0 (the default) means none. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Longer stdout lines are dropped and reported to `onOversize`. */
-  readonly maxLineBytes?: number;
-  readonly onOversize?: (bytes: number) => void;
+  readonly maxLineBytes?: number | undefined;
+  readonly onOversize?: ((bytes: number) => void) | undefined;
   /** Only this many bytes from the end of stderr are kept. */
-  readonly maxStderrBytes?: number;
+  readonly maxStderrBytes?: number | undefined;
   /** Written to the process' stdin, which is then closed; stdin is null without it. */
-  readonly input?: Uint8Array;
+  readonly input?: Uint8Array | undefined;
   /** Measures the timeout; defaults to the system clock. */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** How a process run by {@link runLines} ended. */
@@ -87,11 +88,10 @@ export async function runLines(binary: string, options: RunLinesOptions): Promis
     killedBy ??= why;
     killGroup(child.pid);
   };
-  const onAbort = () => {
+  using _killOnAbort = onAbort(signal, () => {
     kill("abort");
     stopReading.abort();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  });
   // Stops the timer once everything is over.
   const finished = new AbortController();
   const timer = timeoutMs > 0
@@ -129,7 +129,6 @@ export async function runLines(binary: string, options: RunLinesOptions): Promis
   ) {
     finished.abort();
     await timer;
-    signal.removeEventListener("abort", onAbort);
     const reason = stderr.replace(/^setsid: failed to execute \S+: /, "").trim();
     const error = status.code === 127
       ? new Deno.errors.NotFound(reason)
@@ -138,7 +137,6 @@ export async function runLines(binary: string, options: RunLinesOptions): Promis
   }
   finished.abort();
   await timer;
-  signal.removeEventListener("abort", onAbort);
   if (lineError !== undefined) throw lineError.error;
   if (killedBy === "abort") throw signal.reason;
   // A process that finished just as the timer fired was not cut short.
@@ -151,11 +149,11 @@ export interface RunCollectOptions {
   readonly args: readonly string[];
   readonly signal: AbortSignal;
   /** Milliseconds; 0 (the default) means none. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Stdout beyond this many characters is discarded; default 64 Ki. */
-  readonly maxStdoutChars?: number;
-  readonly input?: Uint8Array;
-  readonly clock?: Clock;
+  readonly maxStdoutChars?: number | undefined;
+  readonly input?: Uint8Array | undefined;
+  readonly clock?: Clock | undefined;
 }
 
 /** How a process run by {@link runCollect} ended; stdout is whole lines joined by `\n`. */

@@ -27,13 +27,13 @@ export interface TransformRunnerOptions {
   readonly template: string;
   readonly logger: Logger;
   /** Transform processes running at once; more sightings wait. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Milliseconds before a transform's process group is killed; 0 means none. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Output beyond this many bytes makes the transform fail. */
-  readonly maxOutputBytes?: number;
+  readonly maxOutputBytes?: number | undefined;
   /** Measures the timeout; defaults to the system clock. */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** A running `transform_context` command. */

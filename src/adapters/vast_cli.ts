@@ -28,9 +28,9 @@ export interface VastCliOptions {
   readonly endpoint: string;
   readonly logger: Logger;
   /** Result lines longer than this are dropped with a warning; default 16 MiB. */
-  readonly maxLineBytes?: number;
+  readonly maxLineBytes?: number | undefined;
   /** Measures timeouts and durations; defaults to the system clock. */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** `export --help` should answer at once; a node that hangs there gets no flag. */

@@ -4,8 +4,13 @@ import type { LiveMatch } from "../core/live_match.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import { liveSighting, type Sighting } from "../core/sighting.ts";
 import type { Clock, LiveAttachOutcome, LiveBackend, Logger } from "../ports.ts";
-import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../async/backoff.ts";
+import { onAbort } from "../async/abort.ts";
+import { type Backoff, backoffDelay, checkBackoff, DEFAULT_BACKOFF } from "../async/backoff.ts";
 import { BoundedQueue } from "../async/bounded_queue.ts";
+import { Notifier } from "../async/notifier.ts";
+import { TaskSet } from "../async/task_set.ts";
+import { describeError } from "../core/error_text.ts";
+import type { Resolved } from "../core/resolved.ts";
 
 /** What {@linkcode LiveMatcher} needs from the outside. */
 export interface LiveMatcherDeps {
@@ -22,20 +27,45 @@ export interface LiveMatcherDeps {
 export interface LiveMatcherOptions {
   /** The backend's matcher (`matcher_name`). */
   readonly matcherName: string;
-  /** Add/remove calls running at once; default {@link DEFAULT_UPDATE_CONCURRENCY}. */
-  readonly updateConcurrency?: number;
+  /** Add/remove calls running at once; default {@linkcode DEFAULT_UPDATE_CONCURRENCY}. */
+  readonly updateConcurrency?: number | undefined;
   /** Add/remove calls queued before callers must wait; default 10 000. */
-  readonly maxPendingUpdates?: number;
+  readonly maxPendingUpdates?: number | undefined;
   /** Matches read but not yet delivered before reading waits; default 1000. */
-  readonly matchBuffer?: number;
+  readonly matchBuffer?: number | undefined;
   /** Waits between attachments; default 1 s doubling to 30 s. */
-  readonly backoff?: Backoff;
+  readonly backoff?: Backoff | undefined;
 }
 
-/** Default for {@link LiveMatcherOptions.updateConcurrency}. */
+/** Default of {@linkcode LiveMatcherOptions.updateConcurrency}. */
 export const DEFAULT_UPDATE_CONCURRENCY = 8;
-const DEFAULT_MAX_PENDING_UPDATES = 10_000;
-const DEFAULT_MATCH_BUFFER = 1000;
+
+/** Checks `options` and fills in the defaults, once. */
+function resolveLiveMatcherOptions(
+  options: LiveMatcherOptions,
+): Resolved<LiveMatcherOptions> {
+  const {
+    matcherName,
+    updateConcurrency = DEFAULT_UPDATE_CONCURRENCY,
+    maxPendingUpdates = 10_000,
+    matchBuffer = 1000,
+    backoff = DEFAULT_BACKOFF,
+  } = options;
+  for (const value of [updateConcurrency, maxPendingUpdates, matchBuffer]) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot use ${value} as a live matcher limit: expected a whole number ≥ 1`,
+      );
+    }
+  }
+  return {
+    matcherName,
+    updateConcurrency,
+    maxPendingUpdates,
+    matchBuffer,
+    backoff: checkBackoff("live matcher attachments", backoff),
+  };
+}
 
 interface Update {
   readonly op: "add" | "remove";
@@ -61,10 +91,11 @@ export class LiveMatcher {
   readonly #log: Logger;
   readonly #matches: BoundedQueue<LiveMatch>;
   readonly #pending: Update[] = [];
-  readonly #running = new Set<Promise<void>>();
+  readonly #running = new TaskSet();
   /** Values with an update running; later updates of them wait their turn. */
   readonly #busyValues = new Set<string>();
-  readonly #roomWaiters: (() => void)[] = [];
+  /** Told when a queued update started, and at shutdown. */
+  readonly #room = new Notifier();
   /** Ends attaching and waiting callers at shutdown. */
   readonly #stop = new AbortController();
   /** Ends delivery and running updates once the shutdown grace is over. */
@@ -74,12 +105,13 @@ export class LiveMatcher {
   #callersWaiting = false;
 
   constructor(deps: LiveMatcherDeps, options: LiveMatcherOptions) {
+    const settings = resolveLiveMatcherOptions(options);
     this.#deps = deps;
-    this.#name = options.matcherName;
-    this.#concurrency = positive(options.updateConcurrency ?? DEFAULT_UPDATE_CONCURRENCY);
-    this.#maxPending = positive(options.maxPendingUpdates ?? DEFAULT_MAX_PENDING_UPDATES);
-    this.#matches = new BoundedQueue(positive(options.matchBuffer ?? DEFAULT_MATCH_BUFFER));
-    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#name = settings.matcherName;
+    this.#concurrency = settings.updateConcurrency;
+    this.#maxPending = settings.maxPendingUpdates;
+    this.#matches = new BoundedQueue(settings.matchBuffer);
+    this.#backoff = settings.backoff;
     this.#log = deps.logger.child("live");
   }
 
@@ -125,15 +157,12 @@ export class LiveMatcher {
     if (dropped > 0) {
       this.#log.warning("Shutting down; queued matcher updates dropped", { dropped });
     }
-    this.#wakeCallers();
-    const kill = () => this.#kill.abort(deadline.reason);
-    if (deadline.aborted) kill();
-    deadline.addEventListener("abort", kill, { once: true });
+    this.#room.notify();
     try {
-      while (this.#running.size > 0) await Promise.all(this.#running);
+      using _killAtDeadline = onAbort(deadline, () => this.#kill.abort(deadline.reason));
+      await this.#running.settled();
       await this.#task;
     } finally {
-      deadline.removeEventListener("abort", kill);
       this.#kill.abort(new Error("live matcher drained"));
     }
   }
@@ -239,29 +268,13 @@ export class LiveMatcher {
           queued: this.#pending.length,
         });
       }
-      await this.#room(signal);
+      await this.#room.wait(signal);
     }
     if (signal.aborted || this.#stop.signal.aborted) return false;
     this.#callersWaiting = false;
     this.#pending.push(update);
     this.#pump();
     return true;
-  }
-
-  /** Resolves when a queued update started, or on shutdown or abort. */
-  #room(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        signal.removeEventListener("abort", wake);
-        resolve();
-      };
-      signal.addEventListener("abort", wake, { once: true });
-      this.#roomWaiters.push(wake);
-    });
-  }
-
-  #wakeCallers(): void {
-    for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
   #pump(): void {
@@ -274,15 +287,16 @@ export class LiveMatcher {
       }
       this.#pending.splice(i, 1);
       this.#busyValues.add(update.ioc.value);
-      const task: Promise<void> = this.#runUpdate(update).finally(() => {
+      this.#running.add(this.#runUpdate(update), (error) => {
         this.#busyValues.delete(update.ioc.value);
-        this.#running.delete(task);
+        if (error !== undefined) {
+          this.#log.critical("Matcher update failed unexpectedly", { error: describeError(error) });
+        }
         this.#pump();
       });
-      this.#running.add(task);
       started = true;
     }
-    if (started) this.#wakeCallers();
+    if (started) this.#room.notify();
   }
 
   async #runUpdate({ op, indicator, ioc }: Update): Promise<void> {
@@ -309,11 +323,4 @@ export class LiveMatcher {
       else this.#log.error("Cannot update the live matcher", { ...fields, error: `${error}` });
     }
   }
-}
-
-function positive(n: number): number {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`Cannot use ${n} as a live matcher limit: expected a whole number ≥ 1`);
-  }
-  return n;
 }

@@ -31,16 +31,16 @@ export interface SweepSettings {
   readonly timeoutSeconds: number;
   /** `max_background_tasks`: queries running at once. */
   readonly concurrency: number;
-  /** `retro_match_retries`: further attempts for a refused query; default 0. */
-  readonly retries?: number;
-  /** `retro_match_batch_size`: most indicators one query serves; default 1. */
-  readonly batchSize?: number;
+  /** `retro_match_retries`: further attempts for a refused query. */
+  readonly retries: number;
+  /** `retro_match_batch_size`: most indicators one query serves. */
+  readonly batchSize: number;
   /** Print each distinct query through `printQuery` instead of running it. */
   readonly dryRun: boolean;
   /** Queries waiting before reading a file pauses; default 10,000. */
-  readonly queueLimit?: number;
+  readonly queueLimit?: number | undefined;
   /** Unusable items logged one by one before the rest are only counted; default 100. */
-  readonly maxLoggedProblems?: number;
+  readonly maxLoggedProblems?: number | undefined;
 }
 
 /** One line of a file source, or the size of a line too long to keep. */
@@ -68,17 +68,17 @@ export interface SweepDeps {
   readonly source: SweepSource;
   readonly backend: Backend;
   /** Where sightings go; closed at the end. Not needed for a dry run. */
-  readonly sink?: SightingSink;
+  readonly sink?: SightingSink | undefined;
   /** Rewrites each sighting's context before delivery (`transform_context`). */
-  readonly transformer?: ContextTransformer;
+  readonly transformer?: ContextTransformer | undefined;
   /**
    * The Threat Bus that receives sightings when the source is a file: it is
    * kept subscribed meanwhile (the subscription tells where to publish) and
    * closed at the end.
    */
-  readonly publishTo?: ThreatBus;
+  readonly publishTo?: ThreatBus | undefined;
   /** Prints one query of a dry run (stdout in production). */
-  readonly printQuery?: (query: string) => Promise<void>;
+  readonly printQuery?: ((query: string) => Promise<void>) | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly newUuid: () => string;
@@ -118,8 +118,8 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       concurrency: settings.concurrency,
       maxEvents: settings.maxEvents,
       timeoutSeconds: settings.timeoutSeconds,
-      retries: settings.retries ?? 0,
-      batchSize: settings.batchSize ?? 1,
+      retries: settings.retries,
+      batchSize: settings.batchSize,
     },
   );
   const keeper = new AbortController();
@@ -166,7 +166,7 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
     if (signal.aborted) tally.interrupt();
     // An aborted signal kills running queries at once; otherwise none are left.
     await retro?.drain(signal.aborted || failure !== undefined ? AbortSignal.abort() : signal);
-    if (sink !== undefined) await closeSink(sink, tally, log);
+    if (sink !== undefined) await closeSink(sink, log);
     keeper.abort();
     await keeping;
     const buses = new Set([
@@ -214,16 +214,10 @@ function reporter(
   };
 }
 
-async function closeSink(sink: SightingSink, tally: SweepTally, log: Logger): Promise<void> {
+async function closeSink(sink: SightingSink, log: Logger): Promise<void> {
   try {
     await sink.close();
   } catch (error) {
     log.error("Cannot close the sink", { error: describeError(error) });
-  }
-  // Sinks that buffer while their target is down say how many lines they had to drop.
-  const dropped = (sink as { readonly dropped?: unknown }).dropped;
-  if (typeof dropped === "number" && dropped > 0) {
-    tally.lost(dropped);
-    log.error("The sink dropped sightings", { dropped });
   }
 }

@@ -1,3 +1,5 @@
+import { onAbort } from "./abort.ts";
+
 /** Caps how many tasks run at once; waiting callers are served first come, first served. */
 export class ConcurrencyLimit {
   readonly #max: number;
@@ -34,16 +36,16 @@ export class ConcurrencyLimit {
     return new Promise((resolve, reject) => {
       const waiter = {
         grant: () => {
-          signal?.removeEventListener("abort", onAbort);
+          listening[Symbol.dispose]();
           resolve(this.#releaser());
         },
       };
-      const onAbort = () => {
+      // Not aborted (checked above), so the listener cannot run before `waiter` is queued.
+      const listening = onAbort(signal, () => {
         const index = this.#waiters.indexOf(waiter);
         if (index !== -1) this.#waiters.splice(index, 1);
         reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      });
       this.#waiters.push(waiter);
     });
   }

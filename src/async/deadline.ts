@@ -9,7 +9,7 @@ export interface DeadlineOptions {
   /** The caller's own signal; `run`'s signal aborts with it too. */
   readonly signal?: AbortSignal | undefined;
   /** The abort reason once the time is up; default an `Error` naming the milliseconds. */
-  readonly reason?: () => unknown;
+  readonly reason?: (() => unknown) | undefined;
 }
 
 /**

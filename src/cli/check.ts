@@ -8,15 +8,11 @@
 
 import { errorReason } from "../core/error_text.ts";
 import { ConfigError, loadConfig, type LoadedConfig } from "../adapters/config_loader.ts";
-import { systemClock } from "../adapters/clock.ts";
-import { createLogger } from "../adapters/logger.ts";
-import { probeThreatBus } from "../adapters/threatbus/probe.ts";
-import { VastCli } from "../adapters/vast_cli.ts";
+import { commandLogger, composeAdapters, processClock } from "../compose/adapters.ts";
+import { EXIT } from "./exit.ts";
+import { withDeadline } from "../async/deadline.ts";
 import type { Config } from "../core/config_schema.ts";
 import type { Clock } from "../ports.ts";
-
-/** Exit codes of `check`: all passed, a check failed, the config is unusable. */
-export const CHECK_EXIT = { ok: 0, failed: 1, unusableConfig: 2 } as const;
 
 /** Seconds VAST and Threat Bus get to answer unless `--timeout` says otherwise. */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 10;
@@ -42,8 +38,8 @@ export interface CheckDeps {
 /** Options for {@link runCheck}. */
 export interface CheckOptions {
   /** How long each outside system may take to answer; default 10. */
-  readonly timeoutSeconds?: number;
-  readonly signal?: AbortSignal;
+  readonly timeoutSeconds?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Runs every check, prints one line each, and resolves to the exit code. */
@@ -63,7 +59,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     deps.report(`config: FAILED: ${oneLine(reason)}`);
     deps.report("vast: SKIPPED: the config is unusable");
     deps.report("threatbus: SKIPPED: the config is unusable");
-    return CHECK_EXIT.unusableConfig;
+    return EXIT.usage;
   }
   for (const warning of loaded.warnings) deps.warn(warning);
   deps.report(`config: OK (${loaded.source === "defaults" ? "built-in defaults" : loaded.source})`);
@@ -82,7 +78,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       ? `threatbus: OK (Threat Bus at "${config.threatbus}" answers)`
       : `threatbus: FAILED: ${threatBus}`,
   );
-  return vast === undefined && threatBus === undefined ? CHECK_EXIT.ok : CHECK_EXIT.failed;
+  return vast === undefined && threatBus === undefined ? EXIT.ok : EXIT.failed;
 }
 
 /** `vast status`, cut short after the timeout with a reason that says so. */
@@ -92,9 +88,9 @@ async function checkVast(
   options: { readonly timeoutSeconds: number; readonly signal: AbortSignal },
 ): Promise<void> {
   const { timeoutSeconds, signal: parent } = options;
-  await withTimeout(
+  await withDeadline(
     deps.clock,
-    { timeoutMs: timeoutSeconds * 1000, signal: parent },
+    { ms: timeoutSeconds * 1000, signal: parent },
     async (signal) => {
       try {
         await deps.vastStatus(config, signal);
@@ -107,35 +103,23 @@ async function checkVast(
   );
 }
 
-/** The production adapters: config discovery in the working directory, `vast`, ZeroMQ. */
-export function systemCheckDeps(options: { readonly configPath?: string } = {}): CheckDeps {
-  const clock = systemClock();
+/** The production adapters, from the composition root; the config is found in the working directory. */
+export function systemCheckDeps(
+  options: { readonly configPath?: string | undefined } = {},
+): CheckDeps {
+  const clock = processClock();
+  const adaptersOf = (config: Config) =>
+    composeAdapters(config, {
+      clock,
+      logger: commandLogger(config, { purpose: "check", clock }),
+      stdout: Deno.stdout.writable,
+    });
   return {
     loadConfig: () =>
-      loadConfig({
-        ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-        cwd: Deno.cwd(),
-        env: Deno.env.toObject(),
-      }),
-    vastStatus: (config, signal) => {
-      // No log file: a check must not write into the service's log.
-      const logger = createLogger({
-        component: "check",
-        console: { enabled: config.logging.console, level: "WARNING" },
-        file: { enabled: false, level: "WARNING", path: config.logging.filename },
-        format: config.logging.format,
-        clock,
-      });
-      const vast = new VastCli({
-        binary: config.vast_binary,
-        endpoint: config.vast,
-        logger,
-        clock,
-      });
-      return vast.status(signal);
-    },
+      loadConfig({ configPath: options.configPath, cwd: Deno.cwd(), env: Deno.env.toObject() }),
+    vastStatus: (config, signal) => adaptersOf(config).backend.status(signal),
     probeThreatBus: (config, { timeoutMs, signal }) =>
-      probeThreatBus({ endpoint: config.threatbus, clock, timeoutMs, signal }),
+      adaptersOf(config).probeThreatBus({ timeoutMs, signal }),
     clock,
     report: (line) => console.log(line),
     warn: (line) => console.error(`vast-threatbus: warning: ${line}`),
@@ -149,24 +133,6 @@ async function outcome(run: () => Promise<void>): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     return oneLine(errorReason(error));
-  }
-}
-
-/** Runs `run` with a signal that also aborts after `timeoutMs` on the injected clock. */
-async function withTimeout<T>(
-  clock: Clock,
-  options: { readonly timeoutMs: number; readonly signal: AbortSignal },
-  run: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const deadline = new AbortController();
-  const stopTimer = new AbortController();
-  const timer = clock.sleep(options.timeoutMs, stopTimer.signal)
-    .then(() => deadline.abort(new Error("timed out")), () => {});
-  try {
-    return await run(AbortSignal.any([options.signal, deadline.signal]));
-  } finally {
-    stopTimer.abort();
-    await timer;
   }
 }
 

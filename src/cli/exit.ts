@@ -1,5 +1,9 @@
-/** Exit codes: 0 clean, 1 failure, 2 usage or config error. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * The exit statuses of every subcommand, one table: 0 all went well, 1 the
+ * work failed (a check, a query, the bridge), 2 the command line or the
+ * config cannot be used.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** What `main.ts` hands a long-running subcommand: its shutdown signal and SIGHUP. */
 export interface ShutdownSignals {

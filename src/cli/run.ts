@@ -1,9 +1,10 @@
 /** The default subcommand: run the bridge as a daemon. */
+import { onAbort } from "../async/abort.ts";
 import { describeError } from "../core/error_text.ts";
-import { systemClock } from "../adapters/clock.ts";
 import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
-import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
-import { startBridge } from "../compose/adapters.ts";
+import type { ClosableLogger } from "../adapters/logger.ts";
+import { commandLogger, processClock } from "../compose/adapters.ts";
+import { runConfiguredBridge } from "../compose/run_bridge.ts";
 import { VERSION } from "../version.ts";
 import { EXIT, type ShutdownSignals } from "./exit.ts";
 
@@ -12,14 +13,10 @@ export async function runBridgeCommand(
   configPath: string | undefined,
   signals: ShutdownSignals,
 ): Promise<number> {
-  const clock = systemClock();
+  const clock = processClock();
   let loaded;
   try {
-    loaded = await loadConfig({
-      ...(configPath === undefined ? {} : { configPath }),
-      cwd: Deno.cwd(),
-      env: Deno.env.toObject(),
-    });
+    loaded = await loadConfig({ configPath, cwd: Deno.cwd(), env: Deno.env.toObject() });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const warning of error.warnings) console.error(`vast-threatbus: warning: ${warning}`);
@@ -28,7 +25,7 @@ export async function runBridgeCommand(
   }
   let logger: ClosableLogger;
   try {
-    logger = createLoggerFromConfig(loaded.config, clock);
+    logger = commandLogger(loaded.config, { purpose: "run", clock });
   } catch (error) {
     console.error(`vast-threatbus: ${(error as Error).message}`);
     return EXIT.usage;
@@ -37,8 +34,10 @@ export async function runBridgeCommand(
   for (const warning of loaded.warnings) log.warning(warning);
   log.info(`vast-threatbus ${VERSION} starting`, { config: loaded.source });
 
-  const onAbort = () => log.info(`${describeError(signals.signal.reason)}; shutting down`);
-  signals.signal.addEventListener("abort", onAbort, { once: true });
+  using _announceShutdown = onAbort(
+    signals.signal,
+    () => log.info(`${describeError(signals.signal.reason)}; shutting down`),
+  );
   // A second signal ends the program with Deno.exit, which runs no finally
   // blocks but does dispatch "unload".
   globalThis.addEventListener("unload", killChildProcessGroups);
@@ -48,7 +47,7 @@ export async function runBridgeCommand(
       listener();
     });
   try {
-    await startBridge(
+    await runConfiguredBridge(
       loaded.config,
       { logger, clock, stdout: Deno.stdout.writable, onHangup },
       signals.signal,
@@ -57,10 +56,9 @@ export async function runBridgeCommand(
     return EXIT.ok;
   } catch (error) {
     log.critical("Stopped by an error", { error: describeError(error) });
-    return EXIT.failure;
+    return EXIT.failed;
   } finally {
     globalThis.removeEventListener("unload", killChildProcessGroups);
-    signals.signal.removeEventListener("abort", onAbort);
     logger.close();
   }
 }

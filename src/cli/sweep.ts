@@ -6,9 +6,8 @@
  */
 
 import { describeError } from "../core/error_text.ts";
-import { systemClock } from "../adapters/clock.ts";
 import { ConfigError, loadConfig } from "../adapters/config_loader.ts";
-import { type ClosableLogger, createLoggerFromConfig } from "../adapters/logger.ts";
+import type { ClosableLogger } from "../adapters/logger.ts";
 import { sweepIndicators } from "../app/sweep.ts";
 import type { Config } from "../core/config_schema.ts";
 import {
@@ -25,13 +24,12 @@ import {
   SWEEP_USAGE,
   type SweepOptions,
 } from "./sweep_args.ts";
-import { type PreparedSweep, prepareSweep } from "./sweep_setup.ts";
+import { commandLogger, processClock } from "../compose/adapters.ts";
+import { type PreparedSweep, prepareSweep } from "../compose/prepare_sweep.ts";
+import { EXIT } from "./exit.ts";
 import { SweepProgress, type TerminalWriter } from "./sweep_progress.ts";
 
 export { parseSweepArgs, type SweepOptions };
-
-/** Exit statuses of a sweep. */
-export const SWEEP_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** The process around a sweep; {@linkcode processIo} gives the real one. */
 export interface SweepIo {
@@ -41,14 +39,14 @@ export interface SweepIo {
   readonly stdout: WritableStream<Uint8Array>;
   readonly stderr: TerminalWriter;
   /** Terminal width for the progress line. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly clock: Clock;
   /** Aborts the sweep (SIGINT/SIGTERM in production). */
   readonly signal: AbortSignal;
   /** Opens an indicators file; defaults to `Deno.open`. */
-  readonly openFile?: (path: string) => Promise<ReadableStream<Uint8Array>>;
+  readonly openFile?: ((path: string) => Promise<ReadableStream<Uint8Array>>) | undefined;
 }
 
 /** The real standard streams and environment, for `main.ts`. */
@@ -65,10 +63,10 @@ export function processIo(signal: AbortSignal): SweepIo {
     stdin: () => Deno.stdin.readable,
     stdout: Deno.stdout.writable,
     stderr: Deno.stderr,
-    ...(columns === undefined ? {} : { columns }),
+    columns,
     cwd: Deno.cwd(),
     env: Deno.env.toObject(),
-    clock: systemClock(),
+    clock: processClock(),
     signal,
   };
 }
@@ -79,13 +77,13 @@ export async function sweepMain(args: readonly string[], io: SweepIo): Promise<n
   switch (command.kind) {
     case "help":
       await writeText(io.stdout, `Usage:\n${SWEEP_USAGE}\n\n${SWEEP_OPTIONS_HELP}\n`);
-      return SWEEP_EXIT.ok;
+      return EXIT.ok;
     case "version":
       await writeText(io.stdout, `vast-threatbus ${VERSION}\n`);
-      return SWEEP_EXIT.ok;
+      return EXIT.ok;
     case "usage-error":
       printError(io, `${command.message}\nRun 'vast-threatbus --help' for usage.`);
-      return SWEEP_EXIT.usage;
+      return EXIT.usage;
     case "sweep":
       return await runSweep(command.options, io);
   }
@@ -107,21 +105,21 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
     if (!(error instanceof ConfigError)) throw error;
     for (const warning of error.warnings) printError(io, `warning: ${warning}`);
     for (const problem of error.errors) printError(io, problem);
-    return SWEEP_EXIT.usage;
+    return EXIT.usage;
   }
   const tally = new SweepTally();
   const progress = new SweepProgress({
     stderr: io.stderr,
     tally,
     clock: io.clock,
-    ...(io.columns === undefined ? {} : { columns: io.columns }),
+    columns: io.columns,
   });
   let logger: ClosableLogger;
   try {
-    logger = createLoggerFromConfig(config, io.clock, { stderr: progress.writer });
+    logger = commandLogger(config, { purpose: "sweep", clock: io.clock, stderr: progress.writer });
   } catch (error) {
     printError(io, (error as Error).message);
-    return SWEEP_EXIT.usage;
+    return EXIT.usage;
   }
   try {
     const log = logger.child("main");
@@ -132,11 +130,15 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
     });
     let prepared: PreparedSweep;
     try {
-      prepared = await prepareSweep(options, { config, io, logger, tally });
+      prepared = await prepareSweep(options, {
+        config,
+        env: { ...io, logger },
+        tally,
+      });
     } catch (error) {
       // Printed directly: the config may have turned console logging off.
       printError(io, describeError(error));
-      return SWEEP_EXIT.usage;
+      return EXIT.usage;
     }
     return await execute(prepared, { io, logger: log, progress, tally, dryRun: options.dryRun });
   } finally {
@@ -173,9 +175,9 @@ async function execute(
   const durationMs = progress.elapsedMs();
   progress.print(formatSweepSummary(figures, { durationMs, source: prepared.sourceName, dryRun }));
   const code = crashed
-    ? SWEEP_EXIT.failed
+    ? EXIT.failed
     : dryRun && !figures.interrupted
-    ? SWEEP_EXIT.ok
+    ? EXIT.ok
     : sweepExitCode(figures);
   logger.info("Sweep finished", {
     exit_status: code,

@@ -19,11 +19,11 @@ export interface SweepProgressOptions {
   readonly tally: SweepTally;
   readonly clock: Clock;
   /** Width of the terminal; longer progress lines are cut. Default 100. */
-  readonly columns?: number;
+  readonly columns?: number | undefined;
   /** Between redraws on a terminal; default 250 ms. */
-  readonly redrawMs?: number;
+  readonly redrawMs?: number | undefined;
   /** Between progress log lines otherwise; default 10 s. */
-  readonly logEveryMs?: number;
+  readonly logEveryMs?: number | undefined;
 }
 
 const CLEAR_LINE = "\r\x1b[2K";

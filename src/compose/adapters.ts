@@ -1,141 +1,264 @@
-import { ThreatBusClient } from "../adapters/threatbus/client.ts";
-import { VastCli } from "../adapters/vast_cli.ts";
+/**
+ * The composition root: the one module that turns a resolved config into the
+ * adapters the program runs on (backend, wire codec, Threat Bus client, sink,
+ * transformer, metrics, logger, clock). `run`, `sweep` and `check` all take
+ * their adapters from here, so a second backend or wire format is one switch
+ * in this file.
+ */
+
+import { systemClock } from "../adapters/clock.ts";
+import { type ClosableLogger, createLogger, createLoggerFromConfig } from "../adapters/logger.ts";
+import type { SyncWriter } from "../adapters/logger.ts";
+import { readLines } from "../adapters/line_reader.ts";
+import { fullyQualifiedHostName, runMetricsReporting } from "../adapters/metrics_file.ts";
+import { startPrometheusServer } from "../adapters/prometheus_server.ts";
+import { LineWriter } from "../adapters/sinks/line_writer.ts";
 import { type ConfiguredSink, createSink } from "../adapters/sinks/sink_factory.ts";
-import { createTransformRunner } from "../adapters/transform_runner.ts";
+import { ThreatBusClient } from "../adapters/threatbus/client.ts";
+import { probeThreatBus } from "../adapters/threatbus/probe.ts";
 import { threatBusSink } from "../adapters/threatbus/sink.ts";
+import { createTransformRunner } from "../adapters/transform_runner.ts";
+import { VastCli } from "../adapters/vast_cli.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";
-import { fullyQualifiedHostName, runMetricsReporting } from "../adapters/metrics_file.ts";
-import { startPrometheusServer } from "../adapters/prometheus_server.ts";
+import type { WireCodec } from "../core/wire_codec.ts";
+import type {
+  Backend,
+  Clock,
+  ContextTransformer,
+  LiveBackend,
+  Logger,
+  SightingSink,
+  ThreatBus,
+} from "../ports.ts";
 import { VERSION } from "../version.ts";
-import type { Clock, Logger, Sighting, SightingSink } from "../ports.ts";
-import { type BridgeSettings, runBridge } from "../app/bridge.ts";
 
-/** The process-level things the wiring cannot create itself. */
+/** The process around the adapters: what they need and cannot make themselves. */
 export interface Environment {
-  readonly logger: Logger;
   readonly clock: Clock;
+  readonly logger: Logger;
+  /** Standard output: sightings with `sink: STDOUT`, the queries of a dry run. */
   readonly stdout: WritableStream<Uint8Array>;
-  /**
-   * Registers a listener for SIGHUP (log rotation); returns its removal.
-   * Absent where no signal can arrive, e.g. in tests.
-   */
-  readonly onHangup?: (listener: () => void) => () => void;
 }
 
-/** Builds the production adapters from the config and runs the bridge. */
-export async function startBridge(
+/** Every adapter a command may use; each is made when first asked for. */
+export interface Adapters {
+  /** The Threat Bus wire format. */
+  readonly codec: WireCodec;
+  readonly metrics: MetricsRegistry;
+  /** The telemetry store for retro queries and live matching. */
+  readonly backend: Backend & LiveBackend;
+  /** Names the backend in log lines, e.g. `VAST at localhost:42000`. */
+  readonly backendName: string;
+  /** Random sighting ids. */
+  readonly newUuid: () => string;
+  /** A Threat Bus client that asks for `snapshot` days of history when it subscribes. */
+  threatBus(options: ThreatBusRequest): ThreatBus;
+  /** The side-effect-free liveness probe of the Threat Bus manage endpoint (`check`). */
+  probeThreatBus(
+    options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+  ): Promise<void>;
+  /** The `transform_context` command, if the config names one. */
+  transformer(): ContextTransformer | undefined;
+  /**
+   * The configured sink; `threatBus` receives the sightings when the config
+   * names none (then it is required). Dropped lines count in the metrics.
+   */
+  sink(options: SinkRequest): ConfiguredSink;
+  /**
+   * Writes the metrics file and serves Prometheus until `signal` aborts (then
+   * one last line); throws at once when `metrics.listen` cannot be bound.
+   */
+  reportMetrics(signal: AbortSignal): Promise<void>;
+  /** Writes lines to standard output, batched, for a dry run's queries. */
+  stdoutLines(): LineWriter;
+  /**
+   * Opens an indicator file (or `-`, standard input) and resolves to its lines,
+   * with too long ones by size; rejects naming the file when it cannot be opened.
+   */
+  indicatorLines(source: IndicatorSource): Promise<AsyncIterable<IndicatorLine>>;
+}
+
+/** What {@linkcode Adapters.threatBus} is asked for. */
+export interface ThreatBusRequest {
+  /** Days of history to ask for; 0 asks for none. */
+  readonly snapshot: number;
+  /** How long closing lets queued sightings reach the broker; default 1 s. */
+  readonly flushTimeoutMs?: number | undefined;
+}
+
+/** What {@linkcode Adapters.sink} is asked for. */
+export interface SinkRequest {
+  readonly threatBus: ThreatBus | undefined;
+  /** Told of lines a buffering sink dropped, besides the metrics. */
+  readonly onDropped?: ((lines: number) => void) | undefined;
+}
+
+/** One line of an indicator file, or the size of a line too long to keep. */
+export type IndicatorLine = string | { readonly oversizeBytes: number };
+
+/** Where {@linkcode Adapters.indicatorLines} reads from. */
+export interface IndicatorSource {
+  /** A path (relative to `cwd`) or `-` for standard input. */
+  readonly name: string;
+  readonly cwd: string;
+  readonly stdin: () => ReadableStream<Uint8Array>;
+  /** Opens a file; defaults to `Deno.open`. */
+  readonly openFile?: ((path: string) => Promise<ReadableStream<Uint8Array>>) | undefined;
+  readonly signal: AbortSignal;
+}
+
+/** Longest indicator line kept, so that a one-line bundle of this size is still read. */
+const MAX_INDICATOR_LINE_BYTES = 128 * 1024 * 1024;
+
+/** The clock of this process. */
+export function processClock(): Clock {
+  return systemClock();
+}
+
+/**
+ * The logger a command logs with: the config's `logging.*` for `run` and
+ * `sweep`; for `check` warnings on the console only, since a check must not
+ * write into the service's log file.
+ */
+export function commandLogger(
   config: Config,
-  env: Environment,
-  signal: AbortSignal,
-): Promise<void> {
-  const codec = stix2Codec();
-  const threatBus = new ThreatBusClient({
-    endpoint: config.threatbus,
-    topic: codec.subscribeTopic as string | string[],
-    snapshot: config.snapshot,
-    maxMessageBytes: config.max_message_bytes,
-    logger: env.logger.child("threatbus"),
-    clock: env.clock,
+  options: {
+    readonly purpose: "run" | "sweep" | "check";
+    readonly clock: Clock;
+    /** Where console lines go; default standard error. */
+    readonly stderr?: SyncWriter | undefined;
+  },
+): ClosableLogger {
+  const { clock, stderr } = options;
+  if (options.purpose !== "check") return createLoggerFromConfig(config, clock, { stderr });
+  return createLogger({
+    component: "check",
+    console: { enabled: config.logging.console, level: "WARNING" },
+    file: { enabled: false, level: "WARNING", path: config.logging.filename },
+    format: config.logging.format,
+    clock,
+    stderr,
   });
+}
+
+/** Builds the adapters of `config`; nothing starts until it is asked for. */
+export function composeAdapters(config: Config, env: Environment): Adapters {
+  const { clock, logger } = env;
+  const codec = stix2Codec();
+  const metrics = new MetricsRegistry();
   const backend = new VastCli({
     binary: config.vast_binary,
     endpoint: config.vast,
     maxLineBytes: config.max_result_line_bytes,
-    logger: env.logger.child("vast"),
+    logger: logger.child("vast"),
+    clock,
   });
-  const metrics = new MetricsRegistry();
-  // The transformer first: it starts no process, while a streaming sink starts one.
-  const transformer = config.transform_context === undefined ? undefined : createTransformRunner({
-    template: config.transform_context,
-    logger: env.logger.child("transform"),
-    clock: env.clock,
-  });
-  const sink = createSink(config, {
-    stdout: env.stdout,
-    logger: env.logger,
-    clock: env.clock,
-    threatBusSink: threatBusSink(threatBus, { codec, metrics }),
-  });
-  let reopening = Promise.resolve();
-  const stopHangup = sink.reopen === undefined ? undefined : env.onHangup?.(() => {
-    reopening = reopening.then(() => sink.reopen?.());
-  });
-  // Stopped only after the bridge, so the last line holds the figures of the shutdown drain.
-  const metricsStop = new AbortController();
-  const metricsLogger = env.logger.child("metrics");
-  const prometheus = config.metrics.listen === undefined ? undefined : startPrometheusServer({
-    registry: metrics,
-    listen: config.metrics.listen,
-    clock: env.clock,
-    logger: metricsLogger,
-    version: VERSION,
-    signal: metricsStop.signal,
-  });
-  const reporting = runMetricsReporting({
-    registry: metrics,
-    clock: env.clock,
-    logger: metricsLogger,
-    intervalSeconds: config.metrics.interval,
-    filename: config.metrics.filename,
-    host: fullyQualifiedHostName(),
-    signal: metricsStop.signal,
-  });
-  try {
-    await runBridge({
-      settings: bridgeSettings(config),
-      threatBus,
-      backend,
-      codec,
-      sink: countingDrops(sink, metrics),
-      ...(transformer === undefined ? {} : { transformer }),
-      logger: env.logger,
-      clock: env.clock,
-      newUuid: () => crypto.randomUUID(),
-      metrics,
-      liveBackend: backend,
-    }, signal);
-  } finally {
-    stopHangup?.();
-    await reopening;
-    metricsStop.abort();
-    await reporting;
-    await prometheus?.finished;
-  }
-}
-
-/** The bridge's view of the config. */
-export function bridgeSettings(config: Config): BridgeSettings {
   return {
-    retroMatch: config.retro_match,
-    retroMaxEvents: config.retro_match_max_events,
-    retroTimeoutSeconds: config.retro_match_timeout,
-    maxBackgroundTasks: config.max_background_tasks,
-    retroRetries: config.retro_match_retries,
-    retroBatchSize: config.retro_match_batch_size,
-    shutdownGraceMs: config.shutdown_timeout * 1000,
+    codec,
+    metrics,
+    backend,
     backendName: `VAST at ${config.vast}`,
-    // The config schema requires matcher_name whenever live_match is true.
-    ...(config.live_match && config.matcher_name !== undefined
-      ? { live: { matcherName: config.matcher_name } }
-      : {}),
+    newUuid: () => crypto.randomUUID(),
+    threatBus: ({ snapshot, flushTimeoutMs }) =>
+      new ThreatBusClient({
+        endpoint: config.threatbus,
+        topic: codec.subscribeTopic,
+        snapshot,
+        maxMessageBytes: config.max_message_bytes,
+        flushTimeoutMs,
+        logger: logger.child("threatbus"),
+        clock,
+      }),
+    probeThreatBus: ({ timeoutMs, signal }) =>
+      probeThreatBus({ endpoint: config.threatbus, clock, timeoutMs, signal }),
+    transformer: () =>
+      config.transform_context === undefined ? undefined : createTransformRunner({
+        template: config.transform_context,
+        logger: logger.child("transform"),
+        clock,
+      }),
+    sink: ({ threatBus, onDropped }) =>
+      createSink(config, {
+        stdout: env.stdout,
+        logger,
+        clock,
+        threatBusSink: threatBus === undefined
+          ? unusedSink()
+          : threatBusSink(threatBus, { codec, metrics }),
+        onDropped: (lines) => {
+          metrics.count("sink_dropped_lines", lines);
+          onDropped?.(lines);
+        },
+      }),
+    reportMetrics: (signal) => {
+      const metricsLogger = logger.child("metrics");
+      // Started before anything waits, so a `metrics.listen` that cannot be bound fails at once.
+      const prometheus = config.metrics.listen === undefined ? undefined : startPrometheusServer({
+        registry: metrics,
+        listen: config.metrics.listen,
+        clock,
+        logger: metricsLogger,
+        version: VERSION,
+        signal,
+      });
+      return runMetricsReporting({
+        registry: metrics,
+        clock,
+        logger: metricsLogger,
+        intervalSeconds: config.metrics.interval,
+        filename: config.metrics.filename,
+        host: fullyQualifiedHostName(),
+        signal,
+      }).then(() => prometheus?.finished);
+    },
+    stdoutLines: () => new LineWriter(env.stdout),
+    indicatorLines,
   };
 }
 
-/** Reports lines a sink had to drop (its buffer overflowed while the target was down). */
-function countingDrops(sink: ConfiguredSink, metrics: MetricsRegistry): SightingSink {
-  if (sink.dropped === undefined) return sink;
-  let seen = 0;
+/** Stands in for the Threat Bus sink when `sink` is set and the factory will not use it. */
+function unusedSink(): SightingSink {
   return {
-    write: async (sighting: Sighting) => {
-      await sink.write(sighting);
-      const dropped = sink.dropped ?? 0;
-      if (dropped > seen) {
-        metrics.count("sink_dropped_lines", dropped - seen);
-        seen = dropped;
-      }
-    },
-    close: () => sink.close(),
+    write: () => Promise.reject(new Error("Cannot write: Threat Bus is not the configured sink")),
+    close: () => Promise.resolve(),
   };
+}
+
+async function indicatorLines(source: IndicatorSource): Promise<AsyncIterable<IndicatorLine>> {
+  const stream = source.name === "-" ? source.stdin() : await openIndicators(source);
+  return linesOf(stream, source.signal);
+}
+
+/** Input lines, with lines too long to keep reported by size in their place. */
+async function* linesOf(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<IndicatorLine> {
+  const oversize: number[] = [];
+  const lines = readLines(stream, {
+    maxLineBytes: MAX_INDICATOR_LINE_BYTES,
+    signal,
+    onOversize: (bytes) => oversize.push(bytes),
+  });
+  for await (const line of lines) {
+    for (const bytes of oversize.splice(0)) yield { oversizeBytes: bytes };
+    yield line;
+  }
+  for (const bytes of oversize.splice(0)) yield { oversizeBytes: bytes };
+}
+
+async function openIndicators(source: IndicatorSource): Promise<ReadableStream<Uint8Array>> {
+  const { name, cwd } = source;
+  const path = name.startsWith("/") ? name : `${cwd.replace(/\/+$/, "")}/${name}`;
+  try {
+    if (source.openFile !== undefined) return await source.openFile(path);
+    const file = await Deno.open(path, { read: true });
+    return file.readable;
+  } catch (error) {
+    throw new Error(`Cannot read indicators file "${name}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }

@@ -18,14 +18,24 @@ export interface HostAndPort {
   readonly port: number;
 }
 
+/** Options of {@linkcode parseEndpoint}. */
+export interface ParseEndpointOptions {
+  /** Accept port 0, which a listener takes as "any free port". Default false. */
+  readonly anyPort?: boolean | undefined;
+}
+
 /** Splits `host:port` where host is a name, an IPv4 address or a bracketed IPv6 address. */
-export function parseEndpoint(text: string): Endpoint | undefined {
+export function parseEndpoint(
+  text: string,
+  options: ParseEndpointOptions = {},
+): Endpoint | undefined {
+  const lowest = options.anyPort === true ? 0 : 1;
   const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
   if (bracketed) {
     const [, address = "", port = ""] = bracketed;
     // A zone index (fe80::1%eth0) names the interface, not part of the address.
     return isIpv6Address(address.replace(/%[\w.-]+$/, ""))
-      ? withPort(`[${address}]`, port)
+      ? withPort(`[${address}]`, port, lowest)
       : undefined;
   }
   const colon = text.lastIndexOf(":");
@@ -34,7 +44,7 @@ export function parseEndpoint(text: string): Endpoint | undefined {
   const port = text.slice(colon + 1);
   if (!/^\d{1,5}$/.test(port)) return undefined;
   const hostOk = /^[\d.]+$/.test(host) ? isIpv4Address(host) : isHostname(host);
-  return hostOk ? withPort(host, port) : undefined;
+  return hostOk ? withPort(host, port, lowest) : undefined;
 }
 
 /** The endpoint as sockets take it: brackets of an IPv6 literal dropped. */
@@ -53,9 +63,9 @@ export function endpointUrl(address: HostAndPort): string {
   return `tcp://${formatHostAndPort(address)}`;
 }
 
-function withPort(host: string, portText: string): Endpoint | undefined {
+function withPort(host: string, portText: string, lowest: number): Endpoint | undefined {
   const port = Number(portText);
-  return port >= 1 && port <= 65535 ? { host, port } : undefined;
+  return port >= lowest && port <= 65535 ? { host, port } : undefined;
 }
 
 function isHostname(text: string): boolean {

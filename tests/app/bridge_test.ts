@@ -10,6 +10,8 @@ const settings: BridgeSettings = {
   retroMaxEvents: 0,
   retroTimeoutSeconds: 5,
   maxBackgroundTasks: 4,
+  retroRetries: 0,
+  retroBatchSize: 1,
   shutdownGraceMs: 1000,
   backendName: "VAST",
 };

@@ -128,6 +128,8 @@ function setup(
       maxEvents: 7,
       timeoutSeconds: 30,
       concurrency: 4,
+      retries: 0,
+      batchSize: 1,
       dryRun: false,
       ...options.settings,
     },
@@ -385,12 +387,14 @@ Deno.test("sightings go to a Threat Bus kept subscribed while a file is swept", 
 
 Deno.test("sightings the sink refuses are counted as undelivered", async () => {
   const backend = new ScriptedBackend({ "evil.com": [EVENT_A, EVENT_B] });
-  const sink: SightingSink & { dropped: number } = {
+  // The composition root counts the lines a buffering sink drops as lost (its onDropped hook).
+  let onDropped = (_lines: number) => {};
+  const sink: SightingSink = {
     write: () => Promise.reject(new Error("Cannot write: broken pipe")),
-    close: () => Promise.resolve(),
-    dropped: 3,
+    close: () => Promise.resolve(onDropped(3)),
   };
-  const { deps, logger } = setup({ backend, lines: linesOf("evil.com"), sink });
+  const { deps, logger, tally } = setup({ backend, lines: linesOf("evil.com"), sink });
+  onDropped = (lines) => tally.lost(lines);
   const figures = await sweepIndicators(deps, new AbortController().signal);
   equal(figures.sightings, 2);
   equal(figures.undelivered, 5, "2 refused, 3 dropped by the sink's buffer");

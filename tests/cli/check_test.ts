@@ -1,6 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { ConfigError, type LoadedConfig } from "../../src/adapters/config_loader.ts";
-import { CHECK_EXIT, type CheckDeps, runCheck } from "../../src/cli/check.ts";
+import { type CheckDeps, runCheck } from "../../src/cli/check.ts";
+import { EXIT } from "../../src/cli/exit.ts";
 import { DEFAULT_CONFIG } from "../../src/core/config_schema.ts";
 import { FakeClock } from "../fake_clock.ts";
 
@@ -30,7 +31,7 @@ Deno.test("all checks pass: three OK lines and exit 0", async () => {
   const d = deps();
   const lines: string[] = [];
   const code = await runCheck({ ...d, report: (line) => lines.push(line) });
-  equal(code, CHECK_EXIT.ok);
+  equal(code, EXIT.ok);
   deepEqual(lines, [
     "config: OK (/etc/vast-threatbus/config.yaml)",
     'vast: OK (VAST at "localhost:42000" answers)',
@@ -53,7 +54,7 @@ Deno.test("a failing check prints its reason on one line and exits 1", async () 
       ),
     report: (line) => lines.push(line),
   });
-  equal(code, CHECK_EXIT.failed);
+  equal(code, EXIT.failed);
   deepEqual(lines.slice(1), [
     'vast: FAILED: Cannot reach VAST at "localhost:42000": exit 1:; no node',
     'threatbus: FAILED: Cannot verify Threat Bus at "localhost:13370": the socket failed: ' +
@@ -68,7 +69,7 @@ Deno.test("one failure is enough for exit 1", async () => {
     probeThreatBus: () => Promise.reject(new Error("no reply within 10000 ms")),
     report: (line) => lines.push(line),
   });
-  equal(code, CHECK_EXIT.failed);
+  equal(code, EXIT.failed);
   equal(lines[1], 'vast: OK (VAST at "localhost:42000" answers)');
   equal(lines[2], "threatbus: FAILED: no reply within 10000 ms");
 });
@@ -92,7 +93,7 @@ Deno.test("an unusable config: every problem on the config line, the rest skippe
     report: (line) => lines.push(line),
     warn: (line) => warnings.push(line),
   });
-  equal(code, CHECK_EXIT.unusableConfig);
+  equal(code, EXIT.usage);
   deepEqual(lines, [
     'config: FAILED: Cannot use config key "snapshot": got -1; Cannot use "vast"',
     "vast: SKIPPED: the config is unusable",
@@ -112,7 +113,7 @@ Deno.test("config warnings are passed on and defaults are named as such", async 
     report: (line) => lines.push(line),
     warn: (line) => warnings.push(line),
   });
-  equal(code, CHECK_EXIT.ok);
+  equal(code, EXIT.ok);
   equal(lines[0], "config: OK (built-in defaults)");
   deepEqual(warnings, ["deprecated"]);
 });
@@ -138,7 +139,7 @@ Deno.test("a hanging vast status is cut off at the timeout, on the injected cloc
   await clock.advance(1_999);
   equal(aborted, false);
   await clock.advance(1);
-  equal(await running, CHECK_EXIT.failed);
+  equal(await running, EXIT.failed);
   equal(aborted, true);
   equal(lines[1], 'vast: FAILED: no answer from VAST at "localhost:42000" within 2 s');
   deepEqual(d.probeTimeouts, [2_000]);

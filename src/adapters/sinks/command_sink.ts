@@ -4,13 +4,10 @@
  * restarted with backoff whenever it exits.
  */
 
+import type { Backoff } from "../../async/backoff.ts";
 import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
 import { readLines } from "../line_reader.ts";
-import {
-  type LineTarget,
-  type ReconnectBackoff,
-  ResilientLineWriter,
-} from "./resilient_line_writer.ts";
+import { type LineTarget, ResilientLineWriter } from "./resilient_line_writer.ts";
 import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
 
 /** Options of {@linkcode CommandSink}. */
@@ -20,15 +17,17 @@ export interface CommandSinkOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   /** Default `context`. */
-  readonly format?: SinkFormat;
+  readonly format?: SinkFormat | undefined;
   /** Lines kept while the command is down; the oldest beyond are dropped. Default 10,000. */
-  readonly bufferLines?: number;
+  readonly bufferLines?: number | undefined;
   /** Between restarts; default 1 s doubling to 30 s. */
-  readonly backoff?: ReconnectBackoff;
+  readonly backoff?: Backoff | undefined;
   /** How long `close()` waits for the command to take every line and exit. Default 10 s. */
-  readonly closeTimeoutMs?: number;
+  readonly closeTimeoutMs?: number | undefined;
+  /** Told of every line dropped from a full buffer, for the metrics. */
+  readonly onDropped?: ((lines: number) => void) | undefined;
   /** The command's stdout: ours (the default, as in the original) or nowhere. */
-  readonly stdout?: "inherit" | "null";
+  readonly stdout?: "inherit" | "null" | undefined;
 }
 
 const MAX_STDERR_LINE_BYTES = 4096;
@@ -64,9 +63,10 @@ export class CommandSink implements SightingSink {
       connect: () => Promise.resolve().then(spawn),
       logger: options.logger,
       clock: options.clock,
-      ...(options.bufferLines === undefined ? {} : { bufferLines: options.bufferLines }),
-      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-      ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+      bufferLines: options.bufferLines,
+      backoff: options.backoff,
+      closeTimeoutMs: options.closeTimeoutMs,
+      onDropped: options.onDropped,
     });
     this.#writer.start(first);
   }

@@ -3,12 +3,10 @@
  * FIFO, reopened on demand (SIGHUP) so that log rotation works.
  */
 
+import { onAbort } from "../../async/abort.ts";
+import type { Backoff } from "../../async/backoff.ts";
 import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
-import {
-  type LineTarget,
-  type ReconnectBackoff,
-  ResilientLineWriter,
-} from "./resilient_line_writer.ts";
+import { type LineTarget, ResilientLineWriter } from "./resilient_line_writer.ts";
 import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
 
 /** Options of {@linkcode FileSink}. */
@@ -17,13 +15,15 @@ export interface FileSinkOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   /** Default `context`. */
-  readonly format?: SinkFormat;
+  readonly format?: SinkFormat | undefined;
   /** Lines kept while the file cannot be written (a FIFO without reader). Default 10,000. */
-  readonly bufferLines?: number;
+  readonly bufferLines?: number | undefined;
   /** Between reopen attempts after a failure; default 1 s doubling to 30 s. */
-  readonly backoff?: ReconnectBackoff;
+  readonly backoff?: Backoff | undefined;
   /** How long `close()` may spend writing what was accepted. Default 10 s. */
-  readonly closeTimeoutMs?: number;
+  readonly closeTimeoutMs?: number | undefined;
+  /** Told of every line dropped from a full buffer, for the metrics. */
+  readonly onDropped?: ((lines: number) => void) | undefined;
 }
 
 /**
@@ -45,9 +45,10 @@ export class FileSink implements SightingSink {
       connect: (signal) => openTarget(path, signal),
       logger,
       clock: options.clock,
-      ...(options.bufferLines === undefined ? {} : { bufferLines: options.bufferLines }),
-      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-      ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+      bufferLines: options.bufferLines,
+      backoff: options.backoff,
+      closeTimeoutMs: options.closeTimeoutMs,
+      onDropped: options.onDropped,
     });
     if (isFifo(path)) {
       logger.info("Sink is a FIFO; its lines are buffered until a reader opens it", { path });
@@ -119,10 +120,9 @@ async function openTarget(path: string, signal: AbortSignal): Promise<LineTarget
 async function openFifo(path: string, signal: AbortSignal): Promise<Deno.FsFile> {
   signal.throwIfAborted();
   let unblocker: Promise<Deno.FsFile | undefined> | undefined;
-  const onAbort = () => {
+  const unblocking = onAbort(signal, () => {
     unblocker = Deno.open(path, { read: true, write: true }).catch(() => undefined);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  });
   try {
     const file = await Deno.open(path, { write: true });
     if (signal.aborted) {
@@ -131,7 +131,7 @@ async function openFifo(path: string, signal: AbortSignal): Promise<Deno.FsFile>
     }
     return file;
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    unblocking[Symbol.dispose]();
     (await unblocker)?.close();
   }
 }

@@ -1,13 +1,13 @@
 /** Options of {@linkcode LineWriter}. */
 export interface LineWriterOptions {
   /** Bytes buffered before a write waits for the stream (backpressure). Default 64 KiB. */
-  readonly highWaterBytes?: number;
+  readonly highWaterBytes?: number | undefined;
   /**
    * Encode into one buffer reused for every write, instead of a new one per
    * batch; only for streams that are done with a chunk once its write resolves
    * (Deno's files, pipes and standard output), not ones that keep chunks.
    */
-  readonly reuseBuffer?: boolean;
+  readonly reuseBuffer?: boolean | undefined;
 }
 
 const DEFAULT_HIGH_WATER_BYTES = 64 * 1024;

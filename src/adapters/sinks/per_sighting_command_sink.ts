@@ -30,13 +30,13 @@ export interface PerSightingCommandSinkOptions {
   /** The commands' output lines are relayed here (our stdout), whole lines only. */
   readonly stdout: WritableStream<Uint8Array>;
   /** Default `context`. */
-  readonly format?: SinkFormat;
+  readonly format?: SinkFormat | undefined;
   /** Commands running at once; `write` waits for a free slot. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Milliseconds before one command's process group is killed; 0 means none. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** How long `close()` waits for running commands before killing them. */
-  readonly closeTimeoutMs?: number;
+  readonly closeTimeoutMs?: number | undefined;
   /** Measures timeouts. */
   readonly clock: Clock;
 }

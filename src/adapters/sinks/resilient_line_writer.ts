@@ -4,6 +4,8 @@
  * what could not be written in a bounded buffer meanwhile.
  */
 
+import { abortable, onAbort } from "../../async/abort.ts";
+import { type Backoff, backoffDelay, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
 import { errorReason } from "../../core/error_text.ts";
 import type { Clock, Logger } from "../../ports.ts";
 
@@ -12,23 +14,15 @@ export interface LineTarget {
   /** Writes all of `bytes`; a rejection means the target broke. */
   write(bytes: Uint8Array): Promise<void>;
   /** Resolves with a description when the target ends by itself (a process exits). */
-  readonly ended?: Promise<string>;
+  readonly ended?: Promise<string> | undefined;
   /** Ends the target once it has taken everything written; resolves with how it ended. */
   close(): Promise<string | undefined>;
   /** Ends the target at once and releases it; resolves with how it ended. Never rejects. */
   destroy(): Promise<string | undefined>;
 }
 
-/** Capped exponential backoff between reconnects. */
-export interface ReconnectBackoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
-
 /** Default for {@linkcode ResilientLineWriterOptions.bufferLines}. */
 export const DEFAULT_BUFFER_LINES = 10_000;
-/** Default for {@linkcode ResilientLineWriterOptions.backoff}: 1 s doubling to 30 s. */
-export const DEFAULT_RECONNECT_BACKOFF: ReconnectBackoff = { initialMs: 1000, maxMs: 30_000 };
 /** Default for {@linkcode ResilientLineWriterOptions.stableMs}. */
 export const DEFAULT_STABLE_MS = 10_000;
 /** Default for {@linkcode ResilientLineWriterOptions.closeTimeoutMs}. */
@@ -47,14 +41,17 @@ export interface ResilientLineWriterOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   /** Lines kept while the target is down; when full, the oldest are dropped. */
-  readonly bufferLines?: number;
-  readonly backoff?: ReconnectBackoff;
+  readonly bufferLines?: number | undefined;
+  /** Between reconnects; default 1 s doubling to 30 s. */
+  readonly backoff?: Backoff | undefined;
   /** A target that stayed up this long starts the backoff afresh. */
-  readonly stableMs?: number;
+  readonly stableMs?: number | undefined;
   /** How long `close()` may spend delivering what was accepted. */
-  readonly closeTimeoutMs?: number;
+  readonly closeTimeoutMs?: number | undefined;
   /** Most bytes handed to the target in one write. */
-  readonly batchBytes?: number;
+  readonly batchBytes?: number | undefined;
+  /** Told of every line dropped from a full buffer, for the metrics. */
+  readonly onDropped?: ((lines: number) => void) | undefined;
 }
 
 type PumpEnd =
@@ -77,10 +74,11 @@ export class ResilientLineWriter {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #capacity: number;
-  readonly #backoff: ReconnectBackoff;
+  readonly #backoff: Backoff;
   readonly #stableMs: number;
   readonly #closeTimeoutMs: number;
   readonly #batchBytes: number;
+  readonly #onDropped: (lines: number) => void;
   readonly #encoder = new TextEncoder();
   /** Accepted lines not yet written, oldest first; the head may be in flight. */
   #lines: string[] = [];
@@ -113,11 +111,12 @@ export class ResilientLineWriter {
         `Cannot buffer ${this.#capacity} lines for ${this.#name}: expected a whole number ≥ 1`,
       );
     }
-    this.#backoff = options.backoff ?? DEFAULT_RECONNECT_BACKOFF;
+    this.#backoff = checkBackoff(this.#name, options.backoff ?? DEFAULT_BACKOFF);
     this.#stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    this.#stop.signal.addEventListener("abort", () => this.#notifyPump(), { once: true });
+    this.#onDropped = options.onDropped ?? (() => {});
+    onAbort(this.#stop.signal, () => this.#notifyPump());
   }
 
   /** Lines dropped because the buffer was full while the target was down. */
@@ -171,6 +170,7 @@ export class ResilientLineWriter {
     if (this.#lines.length > this.#capacity) {
       this.#lines.shift();
       this.#dropped++;
+      this.#onDropped(1);
       if (this.#droppedInOutage++ === 0) {
         this.#log.warning(`Buffer of ${this.#name} is full; dropping the oldest lines`, {
           buffer_lines: this.#capacity,
@@ -328,27 +328,18 @@ export class ResilientLineWriter {
 
   /** Waits for `promise` unless the close deadline passes first (then rejects with its reason). */
   #untilStopped<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.#stop.signal;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    return abortable(promise, this.#stop.signal);
   }
 
   /** Sleeps for a backoff; `reopen()`, a drained `close()` or the deadline cut it short. */
   async #wait(ms: number): Promise<void> {
     const pause = new AbortController();
     this.#pause = pause;
-    const onStop = () => pause.abort();
-    this.#stop.signal.addEventListener("abort", onStop, { once: true });
     try {
-      await this.#clock.sleep(ms, pause.signal);
+      await this.#clock.sleep(ms, AbortSignal.any([pause.signal, this.#stop.signal]));
     } catch {
       // Cut short on purpose; the loop looks at why.
     } finally {
-      this.#stop.signal.removeEventListener("abort", onStop);
       this.#pause = undefined;
     }
   }
@@ -366,8 +357,7 @@ export class ResilientLineWriter {
   }
 
   #delay(attempt: number): number {
-    const { initialMs, maxMs } = this.#backoff;
-    return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+    return backoffDelay(attempt, this.#backoff);
   }
 
   #reportOutageDrops(): void {

@@ -4,12 +4,12 @@
  * command, or a per-sighting command when the template has placeholders.
  */
 
+import type { Backoff } from "../../async/backoff.ts";
 import { parseCommandTemplate } from "../../core/command_template.ts";
 import type { Clock, Logger, SightingSink } from "../../ports.ts";
 import { CommandSink } from "./command_sink.ts";
 import { FileSink } from "./file_sink.ts";
 import { PerSightingCommandSink } from "./per_sighting_command_sink.ts";
-import type { ReconnectBackoff } from "./resilient_line_writer.ts";
 import { type SinkFormat, streamSink } from "./stdout_sink.ts";
 
 /** The settings that choose the sink (a `Config` fits). */
@@ -21,15 +21,15 @@ export interface SinkSettings {
 /** Tuning knobs; every one has a default. */
 export interface SinkTuning {
   /** Lines a streaming command or file sink keeps while its target is down. Default 10,000. */
-  readonly bufferLines?: number;
+  readonly bufferLines?: number | undefined;
   /** Between restarts of a streaming command or reopens of a file. Default 1 s → 30 s. */
-  readonly backoff?: ReconnectBackoff;
+  readonly backoff?: Backoff | undefined;
   /** Per-sighting commands running at once. Default 16. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Milliseconds before a per-sighting command is killed. Default 30 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** How long `close()` may take to deliver what was accepted. Default 10 s. */
-  readonly closeTimeoutMs?: number;
+  readonly closeTimeoutMs?: number | undefined;
 }
 
 /** What the factory cannot make itself. */
@@ -40,7 +40,9 @@ export interface SinkParts {
   readonly clock: Clock;
   /** Returned when no sink is configured. */
   readonly threatBusSink: SightingSink;
-  readonly tuning?: SinkTuning;
+  readonly tuning?: SinkTuning | undefined;
+  /** Told of every line a buffering sink had to drop (its target was down too long). */
+  readonly onDropped?: ((lines: number) => void) | undefined;
 }
 
 /** Which kind of sink the settings chose. */
@@ -52,7 +54,7 @@ export type ConfiguredSink = SightingSink & {
   /** Reopens the output file, for log rotation. */
   reopen?(): Promise<void>;
   /** Lines dropped because a buffer overflowed while the target was down. */
-  readonly dropped?: number;
+  readonly dropped?: number | undefined;
 };
 
 const FILE_PREFIX = /^file:/i;
@@ -77,9 +79,10 @@ export function createSink(settings: SinkSettings, parts: SinkParts): Configured
     logger: log,
     clock: parts.clock,
     format,
-    ...(tuning.bufferLines === undefined ? {} : { bufferLines: tuning.bufferLines }),
-    ...(tuning.backoff === undefined ? {} : { backoff: tuning.backoff }),
-    ...(tuning.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: tuning.closeTimeoutMs }),
+    bufferLines: tuning.bufferLines,
+    backoff: tuning.backoff,
+    closeTimeoutMs: tuning.closeTimeoutMs,
+    onDropped: parts.onDropped,
   };
   if (FILE_PREFIX.test(sink)) {
     const path = sink.replace(FILE_PREFIX, "");
@@ -117,9 +120,9 @@ export function createSink(settings: SinkSettings, parts: SinkParts): Configured
       clock: parts.clock,
       stdout: parts.stdout,
       format,
-      ...(tuning.concurrency === undefined ? {} : { concurrency: tuning.concurrency }),
-      ...(tuning.timeoutMs === undefined ? {} : { timeoutMs: tuning.timeoutMs }),
-      ...(tuning.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: tuning.closeTimeoutMs }),
+      concurrency: tuning.concurrency,
+      timeoutMs: tuning.timeoutMs,
+      closeTimeoutMs: tuning.closeTimeoutMs,
     });
     return withKind(perSighting, "per-sighting-command");
   }

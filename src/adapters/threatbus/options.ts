@@ -19,27 +19,27 @@ export interface ThreatBusOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   /** How long a management request waits for its reply; default 5000. */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
   /** Time between heartbeats; default 5000. */
-  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatIntervalMs?: number | undefined;
   /** Delays between subscription attempts, doubling; default 1000 → 30000. */
-  readonly reconnectBackoff?: Backoff;
+  readonly reconnectBackoff?: Backoff | undefined;
   /**
    * Larger broker messages are skipped with a log line; default 16 MiB. They
    * are skipped as they stream past, so memory stays bounded by this and the
    * connection stays up, whatever their size.
    */
-  readonly maxMessageBytes?: number;
+  readonly maxMessageBytes?: number | undefined;
   /** Frames held while the broker is not listening; `publish` waits when full. Default 10000. */
-  readonly outboundQueueLimit?: number;
+  readonly outboundQueueLimit?: number | undefined;
   /**
    * Bytes held while the broker is not listening; `publish` waits when full.
    * Default 512 KiB: frames that wait long outlive V8's young generation and
    * pile up as old garbage, which costs far more memory than the queue itself.
    */
-  readonly outboundQueueBytes?: number;
+  readonly outboundQueueBytes?: number | undefined;
   /** How long `close()` lets queued frames drain; default 1000. */
-  readonly flushTimeoutMs?: number;
+  readonly flushTimeoutMs?: number | undefined;
 }
 
 /** {@link ThreatBusOptions} checked, with every default filled in. */

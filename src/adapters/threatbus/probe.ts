@@ -15,7 +15,7 @@ export interface ThreatBusProbeOptions {
   readonly clock: Clock;
   /** How long to wait for the reply, connecting included. */
   readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**

@@ -2,6 +2,7 @@
 
 import { type Backoff, checkBackoff } from "../../async/backoff.ts";
 import { withDeadline } from "../../async/deadline.ts";
+import type { Resolved } from "../../core/resolved.ts";
 import type { SocketType } from "../../core/zmtp_command.ts";
 import type { Clock } from "../../ports.ts";
 import { systemClock } from "../clock.ts";
@@ -12,22 +13,22 @@ import { ZmtpConnection } from "./zmtp_connection.ts";
 /** The settings every socket role shares; each optional field has the default it names. */
 export interface SocketOptions {
   /** Times deadlines and reconnect delays; default the system clock. */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Delays between connection attempts; default 100 ms doubling to 3.2 s
    * (libzmq retries every 100 ms; doubling from there spares a broker that is down).
    */
-  readonly reconnect?: Backoff;
+  readonly reconnect?: Backoff | undefined;
   /** Default `connectTcp`; tests pass a scripted peer. */
-  readonly connector?: Connector;
+  readonly connector?: Connector | undefined;
   /** Larger messages are refused or skipped; default 16 MiB. */
-  readonly maxMessageBytes?: number;
+  readonly maxMessageBytes?: number | undefined;
   /** Bound on one handshake, so a silent non-ZMTP listener cannot hang a socket; default 10 s. */
-  readonly handshakeTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number | undefined;
 }
 
 /** {@linkcode SocketOptions} with every default filled in. */
-export type SocketSettings = Required<SocketOptions>;
+export type SocketSettings = Resolved<SocketOptions>;
 
 /** Fills in the defaults of {@linkcode SocketOptions}; throws a `RangeError` for a bad value. */
 export function resolveSocketOptions(options: SocketOptions): SocketSettings {

@@ -21,7 +21,7 @@ export interface PubQueueOptions {
   /** Most UTF-8 bytes held; `push` waits beyond (a single larger message is still taken alone). */
   readonly maxBytes: number;
   /** Told about a message the listening peer has no subscription for; it is discarded. */
-  readonly onDrop?: (message: string) => void;
+  readonly onDrop?: ((message: string) => void) | undefined;
 }
 
 /** A bounded queue pumped into a PUB socket; see the module doc. */

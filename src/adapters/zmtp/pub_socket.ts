@@ -28,7 +28,7 @@ import type { ZmtpConnection, ZmtpEvent } from "./zmtp_connection.ts";
  */
 export interface PubSocketOptions extends SocketOptions {
   /** Called when the peer comes to have at least one subscription, and when it has none again. */
-  readonly onListening?: (listening: boolean) => void;
+  readonly onListening?: ((listening: boolean) => void) | undefined;
 }
 
 /** What to do with a message now: send it, keep it for later, or discard it. */

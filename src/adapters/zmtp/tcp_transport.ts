@@ -1,5 +1,6 @@
 /** The TCP {@link Transport}: the only place the ZMTP sockets reach the network. */
 
+import { abortable } from "../../async/abort.ts";
 import { formatHostAndPort } from "../../core/endpoint.ts";
 import { ConnectPermissionError, type TcpAddress, type Transport } from "./transport.ts";
 
@@ -13,11 +14,8 @@ const READ_BYTES = 64 * 1024;
 export async function connectTcp(address: TcpAddress, signal: AbortSignal): Promise<Transport> {
   signal.throwIfAborted();
   const connecting = Deno.connect({ hostname: address.hostname, port: address.port });
-  const aborted = Promise.withResolvers<never>();
-  const onAbort = () => aborted.reject(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
   try {
-    const conn = await Promise.race([connecting, aborted.promise]);
+    const conn = await abortable(connecting, signal);
     conn.setKeepAlive(true);
     conn.setNoDelay(true);
     return new TcpTransport(conn);
@@ -29,12 +27,8 @@ export async function connectTcp(address: TcpAddress, signal: AbortSignal): Prom
       error instanceof Deno.errors.PermissionDenied;
     throw new (denied ? ConnectPermissionError : Error)(
       `Cannot connect to ${formatHostAndPort(address)}: ${messageOf(error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
-  } finally {
-    signal.removeEventListener("abort", onAbort);
   }
 }
 

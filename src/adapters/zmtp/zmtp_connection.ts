@@ -6,6 +6,7 @@
  * the peer down through TCP instead of growing memory.
  */
 
+import { onAbort } from "../../async/abort.ts";
 import {
   encodeReady,
   parseCommand,
@@ -84,8 +85,7 @@ export class ZmtpConnection {
     connection.#batcher.encoded(encodeGreeting());
     connection.#batcher.encoded(encodeReady(options.socketType, identity));
     connection.#reading = connection.#read();
-    const onAbort = () => connection.#fail(options.signal.reason);
-    options.signal.addEventListener("abort", onAbort, { once: true });
+    using _failOnAbort = onAbort(options.signal, () => connection.#fail(options.signal.reason));
     try {
       if (options.signal.aborted) throw options.signal.reason;
       await connection.#handshake.promise;
@@ -94,8 +94,6 @@ export class ZmtpConnection {
       await connection.close();
       if (options.signal.aborted) throw options.signal.reason;
       throw error;
-    } finally {
-      options.signal.removeEventListener("abort", onAbort);
     }
   }
 

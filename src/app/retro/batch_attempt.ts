@@ -1,7 +1,7 @@
 import { batchValues, candidateValues } from "../../core/retro_batch.ts";
 import type { PointIoc } from "../../core/ioc.ts";
 import { parseEventLine } from "../../core/sighting.ts";
-import type { Backend, Clock, Logger } from "../../ports.ts";
+import type { RetroRun } from "./job.ts";
 
 /** A result line held for its value, with the event parsed from it (parsed once, used twice). */
 export interface HeldLine {
@@ -28,25 +28,11 @@ export type BatchAttempt =
      */
     readonly status: "fallback";
     readonly reason: string;
-    readonly heavy?: ReadonlySet<string>;
-    readonly tainted?: ReadonlySet<string>;
+    readonly heavy?: ReadonlySet<string> | undefined;
+    readonly tainted?: ReadonlySet<string> | undefined;
     readonly seconds: number;
   }
   | { readonly status: "stopped"; readonly seconds: number };
-
-/** What {@linkcode attemptBatch} needs. */
-export interface BatchAttemptOptions {
-  readonly backend: Backend & Required<Pick<Backend, "retroAny">>;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly timeoutSeconds: number;
-  /** Told once the query is under way (see `RetroQueryOptions.onStarted`). */
-  readonly onStarted?: () => void;
-  /** Result text held until the query ends (counted as raw lines; their parsed events come on top); past it the batch gives up. */
-  readonly maxBufferBytes: number;
-  /** Aborts the query for good (shutdown); the attempt then ends "stopped". */
-  readonly signal: AbortSignal;
-}
 
 /**
  * Runs one query for `iocs` (distinct values) and sorts its result lines by
@@ -57,9 +43,15 @@ export interface BatchAttemptOptions {
  */
 export async function attemptBatch(
   iocs: readonly PointIoc[],
-  options: BatchAttemptOptions,
+  run: RetroRun,
+  onStarted: () => void,
 ): Promise<BatchAttempt> {
-  const { backend, clock, log, signal } = options;
+  const { backend, clock, log, signal } = run;
+  // Result text is held (as raw lines; their parsed events come on top) up to this, then the batch gives up.
+  const maxBufferBytes = run.limits.batchBufferBytes;
+  if (backend.retroAny === undefined) {
+    throw new TypeError("Cannot batch retro queries: the backend offers no retroAny");
+  }
   const batch = batchValues(iocs);
   const values = batch.values;
   const lines = new Map<string, HeldLine[]>();
@@ -83,8 +75,8 @@ export async function attemptBatch(
   try {
     const outcome = await backend.retroAny(iocs, {
       maxEvents: 0,
-      timeoutSeconds: options.timeoutSeconds,
-      ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }),
+      timeoutSeconds: run.limits.timeoutSeconds,
+      onStarted,
       signal: AbortSignal.any([signal, giveUp.signal]),
       onLine: (line) => {
         if (line.trim() === "" || giveUp.signal.aborted) return;
@@ -104,9 +96,9 @@ export async function attemptBatch(
         const value = found[0] as string;
         held += line.length;
         heldBy.set(value, (heldBy.get(value) ?? 0) + line.length);
-        if (held > options.maxBufferBytes) {
-          heavy = heavyValues(heldBy, options.maxBufferBytes);
-          return stop(`more than ${options.maxBufferBytes} bytes of results`);
+        if (held > maxBufferBytes) {
+          heavy = heavyValues(heldBy, maxBufferBytes);
+          return stop(`more than ${maxBufferBytes} bytes of results`);
         }
         const entry = { line, event: parsed.event };
         const kept = lines.get(value);

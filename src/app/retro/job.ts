@@ -3,7 +3,8 @@ import type { PointIoc } from "../../core/ioc.ts";
 import type { MetricsRegistry } from "../../core/metrics.ts";
 import { batchFamily } from "../../core/retro_batch.ts";
 import { retroSighting, type Sighting, withRawContext } from "../../core/sighting.ts";
-import type { Clock, Logger } from "../../ports.ts";
+import type { Backoff } from "../../async/backoff.ts";
+import type { Backend, Clock, Logger } from "../../ports.ts";
 
 /** One IoC of one indicator waiting for, or in, a retro query. */
 export interface RetroJob {
@@ -12,7 +13,7 @@ export interface RetroJob {
   readonly indicator: Indicator;
   readonly ioc: PointIoc;
   /** Must be queried alone: a batch could not tell its results apart. */
-  readonly solo?: boolean;
+  readonly solo?: boolean | undefined;
   /** The value's text in a matching event; undefined: it cannot share a query. */
   readonly printed: string | undefined;
 }
@@ -69,21 +70,61 @@ export interface RetroJobEnd {
   readonly seconds: number;
 }
 
-/** What running a single or a batched query needs; the callbacks belong to the caller's queue. */
-export interface RetroRunContext {
+/** One job's end, as a query strategy hands it back to the matcher. */
+export interface FinishedJob {
+  readonly job: RetroJob;
+  readonly end: RetroJobEnd;
+}
+
+/** The limits every retro query runs with, resolved once by the matcher. */
+export interface RetroLimits {
+  /** 0 means unlimited; batches never run with a cap. */
+  readonly maxEvents: number;
+  /** Seconds; 0 means none. */
+  readonly timeoutSeconds: number;
+  /** Further attempts for a single query the backend refused. */
+  readonly retries: number;
+  readonly retryBackoff: Backoff;
+  /** Result text a batch holds until it ends. */
+  readonly batchBufferBytes: number;
+}
+
+/**
+ * What a query strategy needs, made once by the matcher: the ports, the
+ * limits, and the matcher's signal, which aborts every query for good at the
+ * end of a drain. A strategy reports sightings as lines stream in and hands
+ * everything else back in its outcome.
+ */
+export interface RetroRun {
+  readonly backend: Backend;
   readonly clock: Clock;
   readonly log: Logger;
   readonly newUuid: () => string;
   readonly metrics: MetricsRegistry;
-  /** Delivers one sighting. */
+  /** Delivers one sighting; must not throw for delivery problems it can log. */
   readonly report: (sighting: Sighting) => Promise<void>;
-  readonly timeoutSeconds: number;
-  /** Aborts the query for good (shutdown). */
+  readonly limits: RetroLimits;
   readonly signal: AbortSignal;
-  /** Told once the query is under way. */
-  readonly onStarted: () => void;
-  /** Told how each job ended. */
-  readonly finish: (job: RetroJob, end: RetroJobEnd) => void;
+}
+
+/**
+ * A query that has been started: `underWay` resolves once the backend has it
+ * (its process started, or could not), `outcome` once it ended.
+ */
+export interface StartedQuery<Outcome> {
+  readonly underWay: Promise<void>;
+  readonly outcome: Promise<Outcome>;
+}
+
+/** Starts `run` with a callback that tells the backend's start, as a {@linkcode StartedQuery}. */
+export function startQuery<Outcome>(
+  run: (onStarted: () => void) => Promise<Outcome>,
+): StartedQuery<Outcome> {
+  const underWay = Promise.withResolvers<void>();
+  const outcome = run(underWay.resolve);
+  // A query that ends without reaching the backend is under way too, in that it waits for nothing.
+  outcome.then(() => underWay.resolve(), () => underWay.resolve());
+  return { underWay: underWay.promise, outcome };
 }
 
 /** Reports the RETRO sighting of `job` for one result `line` and the event parsed from it. */
@@ -91,8 +132,8 @@ export function reportRetroLine(
   job: RetroJob,
   event: Record<string, unknown>,
   line: string,
-  ctx: RetroRunContext,
+  run: RetroRun,
 ): Promise<void> {
-  const stamp = { uuid: ctx.newUuid(), createdMs: ctx.clock.now() };
-  return ctx.report(withRawContext(retroSighting(job.indicator, event, stamp), line));
+  const stamp = { uuid: run.newUuid(), createdMs: run.clock.now() };
+  return run.report(withRawContext(retroSighting(job.indicator, event, stamp), line));
 }

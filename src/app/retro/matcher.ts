@@ -1,14 +1,29 @@
+import { onAbort } from "../../async/abort.ts";
+import { Notifier } from "../../async/notifier.ts";
+import { TaskSet } from "../../async/task_set.ts";
+import { describeError } from "../../core/error_text.ts";
 import type { Indicator } from "../../core/indicator.ts";
 import type { PointIoc } from "../../core/ioc.ts";
+import type { MetricsRegistry } from "../../core/metrics.ts";
 import { printedValue } from "../../core/retro_batch.ts";
 import type { Sighting } from "../../core/sighting.ts";
-import type { MetricsRegistry } from "../../core/metrics.ts";
-import type { Backend, Clock, Logger, RetroQueryOptions } from "../../ports.ts";
-import { type Backoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
-import { type RetroBatchRequeue, runRetroBatch } from "./batch_run.ts";
-import { type RetroJob, type RetroJobEnd, takeRetroJobs } from "./job.ts";
+import type { Backend, Clock, Logger } from "../../ports.ts";
+export type { RetroMatcherOptions } from "./options.ts";
+import { startBatchQuery } from "./batch_query.ts";
+import {
+  type FinishedJob,
+  type RetroJob,
+  type RetroJobEnd,
+  type RetroRun,
+  takeRetroJobs,
+} from "./job.ts";
+import {
+  resolveRetroMatcherOptions,
+  type RetroMatcherOptions,
+  type RetroMatcherSettings,
+} from "./options.ts";
 import { RetroQueue } from "./queue.ts";
-import { runRetroQuery } from "./query_run.ts";
+import { abandonSingleQuery, type RetryInterruption, startSingleQuery } from "./single_query.ts";
 
 /** What {@linkcode RetroMatcher} needs from the outside. */
 export interface RetroMatcherDeps {
@@ -20,76 +35,36 @@ export interface RetroMatcherDeps {
   /** Delivers one sighting; must not throw for delivery problems it can log. */
   readonly report: (sighting: Sighting) => Promise<void>;
   /** Told how every started query ended, for callers that keep score. */
-  readonly onFinished?: (result: RetroQueryResult) => void;
+  readonly onFinished?: ((result: RetroQueryResult) => void) | undefined;
 }
 
 /** How one query of {@linkcode RetroMatcher} ended. */
-export interface RetroQueryResult {
+export interface RetroQueryResult extends RetroJobEnd {
   readonly indicator: Indicator;
   readonly ioc: PointIoc;
-  /**
-   * "stopped": killed by `drain`'s deadline, or a retry given up at shutdown or
-   * withdrawal; "failed" includes unexpected errors and queries out of retries.
-   */
-  readonly status: "ok" | "timeout" | "failed" | "stopped";
-  readonly sightings: number;
-  /** Time spent in queries, every attempt together. */
-  readonly seconds: number;
 }
-
-/** Limits of retro matching, from the config. */
-export interface RetroMatcherOptions extends RetroQueryOptions {
-  /** Queries running at once (`max_background_tasks`). */
-  readonly concurrency: number;
-  /**
-   * Further attempts for a query the backend refused (`retro_match_retries`);
-   * default 0. Only a failed attempt that reported no sighting is retried, so
-   * no event is reported twice; a timed-out query is never retried, as its
-   * results so far were reported.
-   */
-  readonly retries?: number;
-  /** Waits between attempts, holding the query's slot; default 1 s doubling to 30 s. */
-  readonly retryBackoff?: Backoff;
-  /**
-   * Most IoCs one query may serve (`retro_match_batch_size`); default 1, which
-   * runs one query per IoC. Used only where the backend can (`retroAny`) and
-   * `maxEvents` is 0, as a per-query cap would mean something else for a batch.
-   */
-  readonly batchSize?: number;
-  /**
-   * A batch that is not full starts at most this long after the previous
-   * query started, so that indicators arriving together share one; default 25.
-   */
-  readonly batchLingerMs?: number;
-  /** Result text a batch holds until it ends; default 256 KiB. */
-  readonly batchBufferBytes?: number;
-}
-
-/**
- * A lone indicator after a quiet spell starts at once; one arriving within
- * this time of the last start waits for more to share its query. Short: a
- * trickle is not worth delaying (20 a second, of mixed kinds, seldom share).
- */
-const DEFAULT_LINGER_MS = 25;
 
 /**
  * Runs one historical query per indicator with bounded concurrency and turns
  * every result line into a RETRO sighting. Queued work is deduplicated per
- * indicator and value, so a re-sent indicator waiting in line is not queried twice.
+ * indicator and value, so a re-sent indicator waiting in line is not queried
+ * twice. The queue is changed only here: a query hands back its outcome
+ * (done, retry later, requeue these, stopped) and the matcher acts on it.
  */
 export class RetroMatcher {
   readonly #deps: RetroMatcherDeps;
-  readonly #options: RetroMatcherOptions;
+  readonly #settings: RetroMatcherSettings;
+  readonly #run: RetroRun;
   readonly #log: Logger;
   readonly #queue = new RetroQueue();
-  readonly #running = new Set<Promise<void>>();
+  readonly #tasks = new TaskSet();
   readonly #abort = new AbortController();
   /** Aborted when draining starts: queries waiting to retry then give up. */
   readonly #retrying = new AbortController();
   /** Queries waiting to retry, each with the controller that withdraws it. */
   readonly #backingOff = new Map<RetroJob, AbortController>();
-  /** Wakes `waitForBacklog` callers whenever a query ends. */
-  readonly #settled = new Set<() => void>();
+  /** Told whenever a query ends or queued work is dropped. */
+  readonly #settled = new Notifier();
   /** Jobs in running queries (a batch holds several). */
   #runningJobs = 0;
   /** When the last round began: a round may start batches that are not full. */
@@ -100,8 +75,19 @@ export class RetroMatcher {
 
   constructor(deps: RetroMatcherDeps, options: RetroMatcherOptions) {
     this.#deps = deps;
-    this.#options = options;
+    this.#settings = resolveRetroMatcherOptions(options);
     this.#log = deps.logger.child("retro");
+    const { maxEvents, timeoutSeconds, retries, retryBackoff, batchBufferBytes } = this.#settings;
+    this.#run = {
+      backend: deps.backend,
+      clock: deps.clock,
+      log: this.#log,
+      newUuid: () => deps.newUuid(),
+      metrics: deps.metrics,
+      report: (sighting) => deps.report(sighting),
+      limits: { maxEvents, timeoutSeconds, retries, retryBackoff, batchBufferBytes },
+      signal: this.#abort.signal,
+    };
   }
 
   /** Queries waiting or running (the `retro_match_backlog` gauge). */
@@ -143,7 +129,7 @@ export class RetroMatcher {
       }
     }
     this.#updateBacklog();
-    if (dropped > 0) this.#notifySettled();
+    if (dropped > 0) this.#settled.notify();
     return dropped;
   }
 
@@ -156,13 +142,10 @@ export class RetroMatcher {
     this.#queue.clear();
     this.#retrying.abort();
     if (dropped > 0) this.#log.warning("Shutting down; queued retro queries dropped", { dropped });
-    const stop = () => this.#abort.abort(deadline.reason);
-    if (deadline.aborted) stop();
-    deadline.addEventListener("abort", stop, { once: true });
     try {
-      while (this.#running.size > 0) await Promise.all(this.#running);
+      using _killAtDeadline = onAbort(deadline, () => this.#abort.abort(deadline.reason));
+      await this.#tasks.settled();
     } finally {
-      deadline.removeEventListener("abort", stop);
       this.#abort.abort(new Error("retro matcher drained"));
     }
   }
@@ -174,15 +157,7 @@ export class RetroMatcher {
   async waitForBacklog(limit: number, signal?: AbortSignal): Promise<void> {
     while (this.backlog > limit) {
       signal?.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#settled.delete(wake);
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.#settled.add(wake);
-        signal?.addEventListener("abort", wake, { once: true });
-      });
+      await this.#settled.wait(signal);
     }
     signal?.throwIfAborted();
   }
@@ -201,76 +176,73 @@ export class RetroMatcher {
    */
   #pump(): void {
     const now = this.#deps.clock.monotonic();
-    const lingerMs = this.#options.batchLingerMs ?? DEFAULT_LINGER_MS;
-    const round = (now - this.#roundStartMs >= lingerMs && this.#starting === 0) ||
+    const round =
+      (now - this.#roundStartMs >= this.#settings.batchLingerMs && this.#starting === 0) ||
       this.#abort.signal.aborted;
-    while (this.#running.size < this.#options.concurrency && this.#queue.size > 0) {
+    while (this.#tasks.size < this.#settings.concurrency && this.#queue.size > 0) {
       const jobs = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
       if (jobs === undefined) return this.#linger();
       if (round) this.#roundStartMs = now;
-      this.#runningJobs += jobs.length;
-      this.#starting++;
-      let underWay = false;
-      const started = () => {
-        if (underWay) return;
-        underWay = true;
-        this.#starting--;
-        if (this.#starting === 0 && this.#queue.size > 0) queueMicrotask(() => this.#pump());
-      };
-      const task: Promise<void> = (jobs.length === 1
-        ? this.#run(jobs[0] as RetroJob, started)
-        : this.#runBatch(jobs, started))
-        .finally(() => {
-          started();
-          this.#running.delete(task);
-          this.#runningJobs -= jobs.length;
-          this.#pump();
-          this.#updateBacklog();
-          this.#notifySettled();
-        });
-      this.#running.add(task);
+      this.#start(jobs);
     }
   }
 
-  #batchSize(): number {
-    const { batchSize = 1, maxEvents } = this.#options;
-    return maxEvents > 0 || this.#deps.backend.retroAny === undefined ? 1 : batchSize;
-  }
-
-  /** Pumps again when the next round is due; a query getting under way pumps too. */
-  #linger(): void {
-    const lingerMs = this.#options.batchLingerMs ?? DEFAULT_LINGER_MS;
-    const waitMs = this.#roundStartMs + lingerMs - this.#deps.clock.monotonic();
-    if (this.#lingering || waitMs <= 0) return;
-    this.#lingering = true;
-    this.#deps.clock.sleep(waitMs, this.#abort.signal).catch(() => {}).finally(() => {
-      this.#lingering = false;
+  /** Runs the query of `jobs` in a slot; its outcome decides what happens to them. */
+  #start(jobs: readonly RetroJob[]): void {
+    this.#runningJobs += jobs.length;
+    this.#starting++;
+    let underWay = false;
+    const started = () => {
+      if (underWay) return;
+      underWay = true;
+      this.#starting--;
+      if (this.#starting === 0 && this.#queue.size > 0) queueMicrotask(() => this.#pump());
+    };
+    const [job] = jobs;
+    const task = jobs.length === 1 && job !== undefined
+      ? this.#single(job, started)
+      : this.#batch(jobs, started);
+    this.#tasks.add(task, (error) => {
+      started();
+      this.#runningJobs -= jobs.length;
+      if (error !== undefined) {
+        this.#log.critical("Retro query failed unexpectedly", { error: describeError(error) });
+      }
       this.#pump();
+      this.#updateBacklog();
+      this.#settled.notify();
     });
   }
 
-  /** Runs one query for several IoCs ({@linkcode runRetroBatch}); `deps`' methods stay bound. */
-  #runBatch(jobs: readonly RetroJob[], started: () => void): Promise<void> {
-    const { backend, clock, metrics } = this.#deps;
-    return runRetroBatch(jobs, {
-      backend: backend as Required<typeof backend>,
-      clock,
-      log: this.#log,
-      newUuid: () => this.#deps.newUuid(),
-      metrics,
-      report: (sighting) => this.#deps.report(sighting),
-      timeoutSeconds: this.#options.timeoutSeconds,
-      maxBufferBytes: this.#options.batchBufferBytes ?? 256 * 1024,
-      signal: this.#abort.signal,
-      onStarted: started,
-      finish: (job, end) => this.#finish(job, end),
-      requeueSignal: this.#retrying.signal,
-      requeue: (requeue) => this.#requeue(requeue),
-    });
+  /** One job's query: retried after a wait (holding the slot) while it asks to be. */
+  async #single(job: RetroJob, started: () => void): Promise<void> {
+    const first = startSingleQuery(job, this.#run);
+    first.underWay.then(started);
+    let outcome = await first.outcome;
+    while (outcome.kind === "retry") {
+      const interrupted = await this.#backOff(job, outcome.waitMs);
+      if (interrupted !== undefined) {
+        return this.#finish([{
+          job,
+          end: abandonSingleQuery(job, this.#run, outcome.tally, interrupted),
+        }]);
+      }
+      outcome = await startSingleQuery(job, this.#run, outcome.tally).outcome;
+    }
+    this.#finish([{ job, end: outcome.end }]);
   }
 
-  /** Puts a batch's leftover jobs back, ahead of the queue, unless one is there already. */
-  #requeue({ alone, again }: RetroBatchRequeue): void {
+  /** A batch's query: the jobs it hands back wait ahead of the queue, unless draining. */
+  async #batch(jobs: readonly RetroJob[], started: () => void): Promise<void> {
+    const query = startBatchQuery(jobs, this.#run);
+    query.underWay.then(started);
+    const outcome = await query.outcome;
+    if (outcome.kind === "stopped") return this.#finish(stopped(jobs, outcome.seconds));
+    this.#finish(outcome.finished);
+    if (outcome.kind === "done") return;
+    const { alone, again, seconds } = outcome;
+    // Checked in the same step as the requeue, so no drain can come in between.
+    if (this.#retrying.signal.aborted) return this.#finish(stopped([...alone, ...again], seconds));
     for (const job of alone) {
       if (!this.#queue.has(job.key)) this.#queue.addAhead({ ...job, solo: true });
     }
@@ -279,41 +251,34 @@ export class RetroMatcher {
     }
   }
 
-  #finish(job: RetroJob, end: RetroJobEnd): void {
-    this.#deps.onFinished?.({ indicator: job.indicator, ioc: job.ioc, ...end });
+  #finish(finished: readonly FinishedJob[]): void {
+    for (const { job, end } of finished) {
+      this.#deps.onFinished?.({ indicator: job.indicator, ioc: job.ioc, ...end });
+    }
   }
 
-  #notifySettled(): void {
-    for (const wake of [...this.#settled]) wake();
+  #batchSize(): number {
+    const { batchSize, maxEvents } = this.#settings;
+    return maxEvents > 0 || this.#deps.backend.retroAny === undefined ? 1 : batchSize;
+  }
+
+  /** Pumps again when the next round is due; a query getting under way pumps too. */
+  #linger(): void {
+    const waitMs = this.#roundStartMs + this.#settings.batchLingerMs - this.#deps.clock.monotonic();
+    if (this.#lingering || waitMs <= 0) return;
+    this.#lingering = true;
+    this.#deps.clock.sleep(waitMs, this.#abort.signal).catch(() => {}).finally(() => {
+      this.#lingering = false;
+      this.#pump();
+    });
   }
 
   #updateBacklog(): void {
     this.#deps.metrics.gauge("retro_match_backlog", this.backlog);
   }
 
-  /** Runs the query of one IoC, with retries; see {@linkcode runRetroQuery}. */
-  #run(job: RetroJob, started: () => void): Promise<void> {
-    const { backend, clock, metrics, newUuid, report } = this.#deps;
-    return runRetroQuery(job, {
-      backend,
-      clock,
-      log: this.#log,
-      newUuid,
-      metrics,
-      report,
-      maxEvents: this.#options.maxEvents,
-      timeoutSeconds: this.#options.timeoutSeconds,
-      retries: this.#options.retries ?? 0,
-      retryBackoff: this.#options.retryBackoff ?? DEFAULT_BACKOFF,
-      signal: this.#abort.signal,
-      onStarted: started,
-      backOff: (waitMs) => this.#backOff(job, waitMs),
-      finish: (job, end) => this.#finish(job, end),
-    });
-  }
-
-  /** Waits before a retry; returns why it was cut short, if it was. */
-  async #backOff(job: RetroJob, waitMs: number): Promise<string | undefined> {
+  /** Waits before a retry; says why it was cut short, if it was. */
+  async #backOff(job: RetroJob, waitMs: number): Promise<RetryInterruption | undefined> {
     const withdrawn = new AbortController();
     this.#backingOff.set(job, withdrawn);
     try {
@@ -323,9 +288,13 @@ export class RetroMatcher {
       );
       return undefined;
     } catch {
-      return withdrawn.signal.aborted ? "the indicator was withdrawn" : "shutting down";
+      return withdrawn.signal.aborted ? "withdrawn" : "stopping";
     } finally {
       this.#backingOff.delete(job);
     }
   }
+}
+
+function stopped(jobs: readonly RetroJob[], seconds: number): FinishedJob[] {
+  return jobs.map((job) => ({ job, end: { status: "stopped", sightings: 0, seconds } }));
 }

@@ -104,11 +104,10 @@ async function sweep(
       concurrency: 1,
       maxEvents: options.maxEvents ?? 0,
       timeoutSeconds: 0,
+      retries: 0,
       batchSize: options.batchSize,
       batchLingerMs: 0,
-      ...(options.batchBufferBytes === undefined
-        ? {}
-        : { batchBufferBytes: options.batchBufferBytes }),
+      batchBufferBytes: options.batchBufferBytes,
     },
   );
   iocs.forEach((ioc, n) => retro.enqueue(indicator(n), ioc));
@@ -293,6 +292,7 @@ function pacedMatcher(
       concurrency: options.concurrency ?? 10,
       maxEvents: 0,
       timeoutSeconds: 0,
+      retries: 0,
       batchSize: 8,
       batchLingerMs: options.lingerMs ?? 25,
     },

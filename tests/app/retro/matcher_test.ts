@@ -47,7 +47,7 @@ function matcher(backend: Backend, results: RetroQueryResult[], concurrency = 2)
       report: () => Promise.resolve(),
       onFinished: (result) => results.push(result),
     },
-    { concurrency, maxEvents: 0, timeoutSeconds: 0 },
+    { concurrency, maxEvents: 0, timeoutSeconds: 0, retries: 0, batchSize: 1 },
   );
 }
 
@@ -167,6 +167,7 @@ function retrying(backend: Backend, options: { retries: number; clock: FakeClock
       maxEvents: 0,
       timeoutSeconds: 0,
       retries: options.retries,
+      batchSize: 1,
       retryBackoff: { initialMs: 1000, maxMs: 3000 },
     },
   );
