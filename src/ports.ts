@@ -165,7 +165,11 @@ export interface SightingSink {
 export interface ContextTransformer {
   transform(
     context: unknown,
-    options: { readonly ioc: string; readonly matchType: "RETRO" | "LIVE"; signal?: AbortSignal },
+    options: {
+      readonly ioc: string;
+      readonly matchType: "RETRO" | "LIVE";
+      readonly signal?: AbortSignal | undefined;
+    },
   ): Promise<unknown>;
 }
 

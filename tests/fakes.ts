@@ -74,6 +74,26 @@ export function recordingLogger(records: LogRecord[] = [], component = "test"): 
   };
 }
 
+/** A logger (children included) that keeps every record, at any level, in `records`. */
+export function memoryLogger(component = "test"): { logger: Logger; records: LogRecord[] } {
+  const logger = recordingLogger([], component);
+  return { logger, records: logger.records };
+}
+
+/** A logger that discards every record. */
+export function nullLogger(): Logger {
+  const drop = () => {};
+  const logger: Logger = {
+    debug: drop,
+    info: drop,
+    warning: drop,
+    error: drop,
+    critical: drop,
+    child: () => logger,
+  };
+  return logger;
+}
+
 /** A Threat Bus whose frames come from a queue; published frames are kept. */
 export class FakeThreatBus implements ThreatBus {
   readonly inbound = new AsyncQueue<BrokerFrame>();

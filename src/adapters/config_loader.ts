@@ -38,7 +38,7 @@ export class ConfigError extends Error {
   readonly warnings: string[];
 
   constructor(errors: string[], options: ErrorOptions & { warnings?: string[] } = {}) {
-    super(errors.join("\n"), options.cause === undefined ? {} : { cause: options.cause });
+    super(errors.join("\n"), { cause: options.cause });
     this.name = "ConfigError";
     this.errors = errors;
     this.warnings = options.warnings ?? [];

@@ -106,7 +106,7 @@ export async function runLines(binary: string, options: RunLinesOptions): Promis
     const stream = readLines(child.stdout, {
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       signal: stopReading.signal,
-      ...(options.onOversize === undefined ? {} : { onOversize: options.onOversize }),
+      onOversize: options.onOversize,
     });
     for await (const line of stream) {
       lines += 1;
@@ -180,9 +180,9 @@ export async function runCollect(
       kept.push(line);
       keptChars += line.length + 1;
     },
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    ...(options.input === undefined ? {} : { input: options.input }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    timeoutMs: options.timeoutMs,
+    input: options.input,
+    clock: options.clock,
   });
   if (result.kind === "spawn_failed") return result;
   return { ...result, stdout: kept.join("\n") };

@@ -93,7 +93,7 @@ export function createTransformRunner(options: TransformRunnerOptions): Transfor
           if (bytes > maxOutputBytes) throw tooLarge();
           lines.push(line);
         },
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        clock: options.clock,
       });
       return judge(result, lines);
     } catch (error) {
@@ -169,7 +169,7 @@ export async function transformSighting(
   const after = await transformer.transform(before, {
     ioc,
     matchType,
-    ...(signal === undefined ? {} : { signal }),
+    signal,
   });
   return after === before ? sighting : { ...sighting, x_threatbus_sighting_context: after };
 }

@@ -94,11 +94,7 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
   let config: Config;
   let warnings: string[];
   try {
-    const loaded = await loadConfig({
-      ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-      cwd: io.cwd,
-      env: io.env,
-    });
+    const loaded = await loadConfig({ configPath: options.configPath, cwd: io.cwd, env: io.env });
     config = loaded.config;
     warnings = loaded.warnings;
   } catch (error) {

@@ -18,7 +18,7 @@ import { ThreatBusClient } from "../adapters/threatbus/client.ts";
 import { probeThreatBus } from "../adapters/threatbus/probe.ts";
 import { threatBusSink } from "../adapters/threatbus/sink.ts";
 import { createTransformRunner } from "../adapters/transform_runner.ts";
-import { VastCli } from "../adapters/vast_cli.ts";
+import { VastCli } from "../adapters/vast/vast_cli.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";

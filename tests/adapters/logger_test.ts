@@ -8,7 +8,7 @@ import {
   type LoggerOptions,
   type SyncWriter,
 } from "../../src/adapters/logger.ts";
-import { memoryLogger, nullLogger } from "../../src/adapters/memory_logger.ts";
+import { memoryLogger, nullLogger } from "../fakes.ts";
 import { DEFAULT_CONFIG } from "../../src/core/config_schema.ts";
 import type { LogLevel } from "../../src/ports.ts";
 

@@ -5,7 +5,7 @@ import {
   type MetricsReportingOptions,
   runMetricsReporting,
 } from "../../src/adapters/metrics_file.ts";
-import { memoryLogger } from "../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../fakes.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { parseInfluxLine } from "../influx_line.ts";

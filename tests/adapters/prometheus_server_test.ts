@@ -1,5 +1,5 @@
 import { equal, match, ok, rejects, throws } from "node:assert/strict";
-import { memoryLogger } from "../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../fakes.ts";
 import { metricsHandler, startPrometheusServer } from "../../src/adapters/prometheus_server.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { FakeClock } from "../fake_clock.ts";

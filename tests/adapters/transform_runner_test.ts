@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryLogger } from "../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../fakes.ts";
 import { createTransformRunner, transformSighting } from "../../src/adapters/transform_runner.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { until } from "../fakes.ts";

@@ -11,7 +11,7 @@ import { untilAborted } from "../../async/abort.ts";
 import { backoffDelay } from "../../async/backoff.ts";
 import { rest } from "../../async/sleep.ts";
 import { dial, resolveSocketOptions, type SocketOptions, type SocketSettings } from "./dial.ts";
-import type { Connector, TcpAddress } from "./transport.ts";
+import type { TcpAddress } from "./transport.ts";
 import type { ZmtpConnection } from "./zmtp_connection.ts";
 
 /** Settings of a {@link SubSocket}; larger messages are skipped unread and reported. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../src/adapters/clock.ts";
 import { CommandSink, type CommandSinkOptions } from "../../../src/adapters/sinks/command_sink.ts";
-import { memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../../fakes.ts";
 import { FakeClock } from "../../fake_clock.ts";
 import { until } from "../../fakes.ts";
 import { eventually, numbersIn, readOrEmpty, retroOf, tempDir } from "../../fixtures/sightings.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FileSink, type FileSinkOptions } from "../../../src/adapters/sinks/file_sink.ts";
-import { memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../../fakes.ts";
 import { FakeClock } from "../../fake_clock.ts";
 import { until } from "../../fakes.ts";
 import { eventually, numbersIn, readOrEmpty, retroOf, tempDir } from "../../fixtures/sightings.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../src/adapters/clock.ts";
-import { memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../../fakes.ts";
 import {
   PerSightingCommandSink,
   type PerSightingCommandSinkOptions,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../../fakes.ts";
 import {
   type LineTarget,
   ResilientLineWriter,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readLines } from "../../../src/adapters/line_reader.ts";
-import { memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { memoryLogger } from "../../fakes.ts";
 import {
   createSink,
   type SinkParts,

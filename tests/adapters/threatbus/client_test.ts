@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../src/adapters/clock.ts";
-import { type LogRecord, memoryLogger } from "../../../src/adapters/memory_logger.ts";
+import { type LogRecord, memoryLogger } from "../../fakes.ts";
 import { ThreatBusClient, type ThreatBusOptions } from "../../../src/adapters/threatbus/client.ts";
 import type { BrokerFrame } from "../../../src/ports.ts";
 import * as zmq from "zeromq";

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { VastCli, type VastCliOptions } from "../../src/adapters/vast_cli.ts";
+import { VastCli, type VastCliOptions } from "../../../src/adapters/vast/vast_cli.ts";
 import type {
   LogFields,
   Logger,
   ParsedLiveMatch,
   PointIoc,
   RetroQueryOutcome,
-} from "../../src/ports.ts";
-import { matcherIocs } from "../emulators/vast_emulator_matcher.ts";
-import { makeVastBinary } from "../emulators/vast_wrapper.ts";
-import { FakeClock } from "../fake_clock.ts";
-import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
+} from "../../../src/ports.ts";
+import { matcherIocs } from "../../emulators/vast_emulator_matcher.ts";
+import { makeVastBinary } from "../../emulators/vast_wrapper.ts";
+import { FakeClock } from "../../fake_clock.ts";
+import { EVENTS_FACTS } from "../../fixtures/events_facts.ts";
 
 const ENDPOINT = "vast.test:42000";
 

@@ -3,8 +3,8 @@
  * `<binary> -e <endpoint> <command...>` (PROTOCOL.md section 4).
  */
 
-import { matcherReference, parseLiveMatchLine } from "../core/live_match.ts";
-import { vastQuery, vastQueryAny } from "../core/vast_query.ts";
+import { matcherReference, parseLiveMatchLine } from "../../core/live_match.ts";
+import { vastQuery, vastQueryAny } from "../../core/vast_query.ts";
 import type {
   Backend,
   Clock,
@@ -16,9 +16,11 @@ import type {
   PointIoc,
   RetroQueryOptions,
   RetroQueryOutcome,
-} from "../ports.ts";
-import { systemClock } from "./clock.ts";
-import { DEFAULT_MAX_LINE_BYTES, describeExit, runCollect, runLines } from "./subprocess.ts";
+} from "../../ports.ts";
+import { systemClock } from "../clock.ts";
+import { SpawnTurns } from "../spawn_turns.ts";
+import { DEFAULT_MAX_LINE_BYTES, describeExit, runCollect, runLines } from "../subprocess.ts";
+import { LowPriorityProbe } from "./low_priority_probe.ts";
 
 /** Options for {@link VastCli}. */
 export interface VastCliOptions {
@@ -33,12 +35,8 @@ export interface VastCliOptions {
   readonly clock?: Clock | undefined;
 }
 
-/** `export --help` should answer at once; a node that hangs there gets no flag. */
-const PROBE_TIMEOUT_MS = 30_000;
 /** A matcher add/remove that hangs this long is killed, so it cannot hold a slot forever. */
 const MATCHER_UPDATE_TIMEOUT_MS = 30_000;
-
-type ProbeResult = "supported" | "unsupported" | "aborted";
 
 /** Runs status checks, retro queries and the live matcher through the `vast` binary. */
 export class VastCli implements Backend, LiveBackend {
@@ -47,17 +45,8 @@ export class VastCli implements Backend, LiveBackend {
   readonly #logger: Logger;
   readonly #maxLineBytes: number;
   readonly #clock: Clock;
-  #probe: Promise<ProbeResult> | undefined;
-  #gate: Promise<void> = Promise.resolve();
-
-  /** One spawn per event-loop turn, so a burst of queries does not block I/O. */
-  async #spawnTurn(): Promise<void> {
-    const previous = this.#gate;
-    let release = () => {};
-    this.#gate = new Promise((resolve) => release = resolve);
-    await previous;
-    setTimeout(release, 0);
-  }
+  readonly #lowPriority: LowPriorityProbe;
+  readonly #spawnTurns = new SpawnTurns();
 
   #cannotRun(error: Error): string {
     return `Cannot run "${this.#binary}": ${error.message}`;
@@ -69,6 +58,12 @@ export class VastCli implements Backend, LiveBackend {
     this.#logger = options.logger;
     this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#clock = options.clock ?? systemClock();
+    this.#lowPriority = new LowPriorityProbe({
+      binary: this.#binary,
+      prefix: this.#args([]),
+      logger: this.#logger,
+      clock: this.#clock,
+    });
   }
 
   /** Resolves when `vast status` exits 0; rejects with VAST's stderr otherwise. */
@@ -119,7 +114,7 @@ export class VastCli implements Backend, LiveBackend {
     },
   ): Promise<RetroQueryOutcome> {
     const { maxEvents, timeoutSeconds, onLine, signal } = options;
-    const lowPriority = await this.#supportsLowPriority(signal);
+    const lowPriority = await this.#lowPriority.supported(signal);
     const args = this.#args([
       "export",
       // The original limited each query to one scheduler thread so that many
@@ -131,7 +126,7 @@ export class VastCli implements Backend, LiveBackend {
       query,
     ]);
     this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
-    await this.#spawnTurn();
+    await this.#spawnTurns.next();
     const started = this.#clock.monotonic();
     let lines = 0;
     const running = runLines(this.#binary, {
@@ -260,56 +255,5 @@ export class VastCli implements Backend, LiveBackend {
 
   #args(command: readonly string[]): string[] {
     return ["-e", this.#endpoint, ...command];
-  }
-
-  /**
-   * Whether `export --help` mentions `--low-priority`, asked once per instance.
-   * A probe cut short by its caller's abort is forgotten so that the next
-   * caller asks again instead of inheriting a wrong "no".
-   */
-  async #supportsLowPriority(signal: AbortSignal): Promise<boolean> {
-    for (;;) {
-      signal.throwIfAborted();
-      this.#probe ??= this.#runProbe(signal);
-      const probe = this.#probe;
-      const result = await probe;
-      if (result !== "aborted") return result === "supported";
-      if (this.#probe === probe) this.#probe = undefined;
-    }
-  }
-
-  async #runProbe(signal: AbortSignal): Promise<ProbeResult> {
-    const args = this.#args(["export", "--help"]);
-    this.#logger.debug("Running VAST", { command: [this.#binary, ...args] });
-    try {
-      const result = await runCollect(this.#binary, {
-        args,
-        signal,
-        timeoutMs: PROBE_TIMEOUT_MS,
-        clock: this.#clock,
-      });
-      if (result.kind === "spawn_failed") {
-        this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
-          reason: result.error.message,
-        });
-        return "unsupported";
-      }
-      if (result.kind !== "exited" || result.code !== 0) {
-        this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
-          reason: describeExit(result),
-        });
-        return "unsupported";
-      }
-      const supported = result.stdout.includes("--low-priority") ||
-        result.stderr.includes("--low-priority");
-      this.#logger.debug("Probed VAST for --low-priority", { supported });
-      return supported ? "supported" : "unsupported";
-    } catch (error) {
-      if (signal.aborted) return "aborted";
-      this.#logger.debug("Cannot probe for --low-priority; exporting without it", {
-        reason: error instanceof Error ? error.message : String(error),
-      });
-      return "unsupported";
-    }
   }
 }
