@@ -2,7 +2,8 @@
  * Text as Threat Bus 2020.12 (Python) wrote it: `json.dumps` with its
  * defaults (`", "` and `": "` separators, non-ASCII escaped as `\uXXXX`) and
  * `str()` of a value. A JSON number carries no int/float mark once parsed in
- * JavaScript, so whole numbers come out as Python ints. Pure.
+ * JavaScript, so whole numbers up to 2^53 come out as Python ints, all
+ * others as Python floats. Pure.
  */
 
 /** `json.dumps(value)` with Python's default settings. */
@@ -44,7 +45,8 @@ function pythonNumber(value: number, mode: "json" | "repr"): string {
     const name = mode === "json" ? "Infinity" : "inf";
     return value < 0 ? `-${name}` : name;
   }
-  if (Number.isInteger(value)) return BigInt(value).toString();
+  // Past 2^53 JavaScript kept no exact int anyway; such a literal was most likely a float.
+  if (Number.isSafeInteger(value)) return String(value);
   const [mantissa = "", exponentText = "0"] = value.toExponential().split("e");
   const exponent = Number(exponentText);
   if (exponent >= -4 && exponent < 16) return String(value);
