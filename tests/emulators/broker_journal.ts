@@ -9,6 +9,7 @@ import {
   type LegacySighting,
   type RejectedSighting,
 } from "./legacy/legacy_sighting.ts";
+import { waitUntil } from "./wait_until.ts";
 import type { WireFormat } from "./wire_format.ts";
 
 /** One frame received on the sub socket, split at the first space. */
@@ -62,6 +63,24 @@ export class BrokerJournal {
 
   get log(): readonly string[] {
     return this.#log;
+  }
+
+  /** Resolves once `count` frames have arrived in total. */
+  async waitForFrames(count: number, timeoutMs: number): Promise<readonly ReceivedFrame[]> {
+    const received = this.#received;
+    await waitUntil(
+      () => received.length >= count,
+      timeoutMs,
+      () => `${count} frames (got ${received.length})`,
+    );
+    return received;
+  }
+
+  /** Resolves once `count` sightings were accepted or refused in total. */
+  async waitForSightings(count: number, timeoutMs: number): Promise<readonly LegacySighting[]> {
+    const seen = () => this.#sightings.length + this.#rejectedSightings.length;
+    await waitUntil(() => seen() >= count, timeoutMs, () => `${count} sightings (got ${seen()})`);
+    return this.#sightings;
   }
 
   /** Records a frame from the sub socket; in legacy mode, decodes a `threatbus/sighting` one. */

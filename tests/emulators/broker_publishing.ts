@@ -7,8 +7,14 @@
 import type { BrokerManagement } from "./broker_management.ts";
 import type { BrokerSockets } from "./broker_sockets.ts";
 import type { BrokerJournal } from "./broker_journal.ts";
-import { reencodeLegacyIntel } from "./legacy/legacy_intel.ts";
+import { type LegacyIntelOutcome, reencodeLegacyIntel } from "./legacy/legacy_intel.ts";
 import { WIRE_FORMATS, type WireFormat } from "./wire_format.ts";
+
+/** What publishing an intel did: the broker's verdict, and how many subscriptions got it. */
+export type IntelPublication = LegacyIntelOutcome & { readonly sent: number };
+
+/** How long a frame may wait for room at a slow subscriber. */
+const PUBLISH_TIMEOUT_MS = 5000;
 
 /** What {@link BrokerPublishing} needs. */
 export interface BrokerPublishingOptions {
@@ -79,8 +85,32 @@ export class BrokerPublishing {
       WIRE_FORMATS[this.#options.format].covers(subscription.topic);
   }
 
+  /** Legacy: re-encodes intel as Threat Bus 2020.12 would and sends it to covered listeners. */
+  async publishIntel(intel: unknown): Promise<IntelPublication> {
+    const format = this.#options.format;
+    if (format !== "legacy") {
+      throw new Error(`Cannot publish intel: the emulator speaks "${format}", not "legacy"`);
+    }
+    const outcome = reencodeLegacyIntel(intel);
+    if (!outcome.ok) {
+      this.#options.journal.dropIntel(intel, outcome.reason);
+      return { ...outcome, sent: 0 };
+    }
+    const targets = this.listening().filter((p2p) => this.covered(p2p));
+    for (const p2p of targets) await this.publish(`${p2p}intel ${outcome.text}`);
+    return { ...outcome, sent: targets.length };
+  }
+
+  /** Sends `<p2p><type> <body>` to every listener, unchecked; returns how many. */
+  async publishMessage(type: string, body: object | string): Promise<number> {
+    const text = typeof body === "string" ? body : WIRE_FORMATS[this.#options.format].encode(body);
+    const targets = this.listening();
+    for (const p2p of targets) await this.publish(`${p2p}${type} ${text}`);
+    return targets.length;
+  }
+
   /** Sends one frame after those asked for before; rejects when stopped or without room. */
-  publish(frame: string, timeoutMs: number): Promise<void> {
+  publish(frame: string, timeoutMs = PUBLISH_TIMEOUT_MS): Promise<void> {
     if (this.#sockets === undefined) {
       return Promise.reject(new Error("Cannot publish: the emulator is stopped"));
     }
@@ -121,9 +151,7 @@ export class BrokerPublishing {
     }
     const snapshot = subscription.snapshot > 0 ? this.#options.snapshot : [];
     const frames = [...snapshot, ...this.#options.initial].map((item) => this.#frame(p2p, item));
-    const sends = frames.filter((frame) => frame !== undefined).map((frame) =>
-      this.publish(frame, 5000)
-    );
+    const sends = frames.filter((frame) => frame !== undefined).map((frame) => this.publish(frame));
     // Settles within the turn that stop() awaits, so it never runs unowned for long.
     Promise.allSettled(sends).then((results) => {
       this.#pending.delete(p2p);

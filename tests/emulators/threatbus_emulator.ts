@@ -26,14 +26,13 @@ import {
   type ManagementExchange,
   type ManagementRecord,
 } from "./broker_management.ts";
-import { BrokerPublishing } from "./broker_publishing.ts";
+import { BrokerPublishing, type IntelPublication } from "./broker_publishing.ts";
 import {
   type BrokerPorts,
   type BrokerSockets,
   openBrokerSockets,
   type SocketImplementation,
 } from "./broker_sockets.ts";
-import { type LegacyIntelOutcome, reencodeLegacyIntel } from "./legacy/legacy_intel.ts";
 import type { LegacySighting, RejectedSighting } from "./legacy/legacy_sighting.ts";
 import type { ThreatBusEmulatorOptions } from "./threatbus_emulator_options.ts";
 import { waitUntil } from "./wait_until.ts";
@@ -50,11 +49,8 @@ export type { LegacyIntel } from "./legacy/legacy_intel.ts";
 export type { LegacySighting, RejectedSighting } from "./legacy/legacy_sighting.ts";
 export type { ThreatBusEmulatorOptions } from "./threatbus_emulator_options.ts";
 export type { WireFormat } from "./wire_format.ts";
+export type { IntelPublication } from "./broker_publishing.ts";
 
-/** What {@link ThreatBusEmulator.publishIntel} did: the broker's verdict, and how many got it. */
-export type IntelPublication = LegacyIntelOutcome & { readonly sent: number };
-
-const PUBLISH_TIMEOUT_MS = 5000;
 const IMPLEMENTATIONS: readonly SocketImplementation[] = ["libzmq", "native"];
 
 /** A Threat Bus broker emulator; see the module doc. */
@@ -201,22 +197,13 @@ export class ThreatBusEmulator {
   }
 
   /** Resolves once `count` frames have arrived in total. */
-  async waitForReceived(count: number, timeoutMs = 5000): Promise<readonly ReceivedFrame[]> {
-    const received = this.#journal.received;
-    await waitUntil(
-      () => received.length >= count,
-      timeoutMs,
-      () => `${count} frames (got ${received.length})`,
-    );
-    return received;
+  waitForReceived(count: number, timeoutMs = 5000): Promise<readonly ReceivedFrame[]> {
+    return this.#journal.waitForFrames(count, timeoutMs);
   }
 
   /** Legacy: resolves once `count` sightings were accepted or refused in total. */
-  async waitForSightings(count: number, timeoutMs = 5000): Promise<readonly LegacySighting[]> {
-    const journal = this.#journal;
-    const seen = () => journal.sightings.length + journal.rejectedSightings.length;
-    await waitUntil(() => seen() >= count, timeoutMs, () => `${count} sightings (got ${seen()})`);
-    return journal.sightings;
+  waitForSightings(count: number, timeoutMs = 5000): Promise<readonly LegacySighting[]> {
+    return this.#journal.waitForSightings(count, timeoutMs);
   }
 
   /** Resolves with the first management exchange (from `from` on) that `match` accepts. */
@@ -246,18 +233,8 @@ export class ThreatBusEmulator {
    * `<p2p>intel <json>` to every listening subscription whose topic covers
    * `threatbus/intel`. Intel that broker would drop is logged and not sent.
    */
-  async publishIntel(intel: unknown): Promise<IntelPublication> {
-    if (this.#format !== "legacy") {
-      throw new Error(`Cannot publish intel: the emulator speaks "${this.#format}", not "legacy"`);
-    }
-    const outcome = reencodeLegacyIntel(intel);
-    if (!outcome.ok) {
-      this.#journal.dropIntel(intel, outcome.reason);
-      return { ...outcome, sent: 0 };
-    }
-    const targets = this.#publishing.listening().filter((p2p) => this.#publishing.covered(p2p));
-    for (const p2p of targets) await this.publishRaw(`${p2p}intel ${outcome.text}`);
-    return { ...outcome, sent: targets.length };
+  publishIntel(intel: unknown): Promise<IntelPublication> {
+    return this.#publishing.publishIntel(intel);
   }
 
   /**
@@ -265,15 +242,12 @@ export class ThreatBusEmulator {
    * many. Nothing is checked: also the way to send malformed intel, or the
    * `sighting` and `snapshotrequest` messages a client must skip.
    */
-  async publishMessage(type: string, body: object | string): Promise<number> {
-    const text = typeof body === "string" ? body : WIRE_FORMATS[this.#format].encode(body);
-    const targets = this.#publishing.listening();
-    for (const p2p of targets) await this.publishRaw(`${p2p}${type} ${text}`);
-    return targets.length;
+  publishMessage(type: string, body: object | string): Promise<number> {
+    return this.#publishing.publishMessage(type, body);
   }
 
   /** Sends one frame exactly as given on the publishing socket, after those asked for before. */
-  publishRaw(frame: string, timeoutMs = PUBLISH_TIMEOUT_MS): Promise<void> {
+  publishRaw(frame: string, timeoutMs = 5000): Promise<void> {
     return this.#publishing.publish(frame, timeoutMs);
   }
 
