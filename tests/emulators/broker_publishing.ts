@@ -36,6 +36,7 @@ export class BrokerPublishing {
   /** Subscriptions whose snapshot and initial items are not sent yet. */
   readonly #pending = new Set<string>();
   #turn: Promise<void> = Promise.resolve();
+  readonly #greetings = new Set<Promise<void>>();
 
   constructor(options: BrokerPublishingOptions) {
     this.#options = options;
@@ -123,9 +124,10 @@ export class BrokerPublishing {
     return turn;
   }
 
-  /** Resolves once every frame asked for so far was sent or failed. */
+  /** Resolves once every frame asked for so far was sent or failed, and every greeting done. */
   async settled(): Promise<void> {
     await this.#turn;
+    await Promise.all([...this.#greetings]);
   }
 
   /** Forgets the greetings still due (the subscriptions are gone). */
@@ -152,8 +154,7 @@ export class BrokerPublishing {
     const snapshot = subscription.snapshot > 0 ? this.#options.snapshot : [];
     const frames = [...snapshot, ...this.#options.initial].map((item) => this.#frame(p2p, item));
     const sends = frames.filter((frame) => frame !== undefined).map((frame) => this.publish(frame));
-    // Settles within the turn that stop() awaits, so it never runs unowned for long.
-    Promise.allSettled(sends).then((results) => {
+    const greeting = Promise.allSettled(sends).then((results) => {
       this.#pending.delete(p2p);
       for (const result of results) {
         if (result.status === "rejected") {
@@ -161,6 +162,9 @@ export class BrokerPublishing {
         }
       }
     });
+    // Owned: settled() waits for it.
+    this.#greetings.add(greeting);
+    greeting.then(() => this.#greetings.delete(greeting));
   }
 
   /** The frame carrying a snapshot or initial item; undefined when the broker drops it. */
