@@ -34,7 +34,9 @@ function note(text: string): void {
 async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-demo-" });
   let shown = 0;
+  // The native sockets: no npm zeromq, so no native addon and no --allow-ffi.
   await using emulator = await ThreatBusEmulator.start({
+    sockets: "native",
     onReceive: (frame) => {
       shown++;
       console.log(frame.body);

@@ -5,8 +5,8 @@ const DEMO = new URL("../../scripts/demo.ts", import.meta.url).pathname;
 
 Deno.test("the demo runs the bridge against the emulators, prints sightings and exits 0", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
-    // The program needs no FFI any more; the demo hosts the libzmq emulator, which does.
-    args: ["run", "--quiet", ...RUN_PERMISSIONS, "--allow-ffi", DEMO],
+    // No --allow-ffi: the demo hosts the emulator on its native sockets, never loading npm:zeromq.
+    args: ["run", "--quiet", ...RUN_PERMISSIONS, DEMO],
     env: { NO_COLOR: "1" },
     stdin: "null",
   }).output();
