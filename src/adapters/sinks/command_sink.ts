@@ -7,7 +7,8 @@
 import type { Backoff } from "../../async/backoff.ts";
 import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
 import { readLines } from "../line_reader.ts";
-import { type LineTarget, ResilientLineWriter } from "./resilient_line_writer.ts";
+import type { LineTarget } from "./line_target.ts";
+import { ResilientLineWriter } from "./resilient_line_writer.ts";
 import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
 
 /** Options of {@linkcode CommandSink}. */

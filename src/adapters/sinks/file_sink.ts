@@ -6,7 +6,8 @@
 import { onAbort } from "../../async/abort.ts";
 import type { Backoff } from "../../async/backoff.ts";
 import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
-import { type LineTarget, ResilientLineWriter } from "./resilient_line_writer.ts";
+import type { LineTarget } from "./line_target.ts";
+import { ResilientLineWriter } from "./resilient_line_writer.ts";
 import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
 
 /** Options of {@linkcode FileSink}. */

@@ -5,21 +5,13 @@
  */
 
 import { abortable, onAbort } from "../../async/abort.ts";
-import { type Backoff, backoffDelay, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
+import { type Backoff, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
+import { Notifier } from "../../async/notifier.ts";
 import { errorReason } from "../../core/error_text.ts";
 import type { Clock, Logger } from "../../ports.ts";
-
-/** Something lines are written to; made by {@linkcode ResilientLineWriterOptions.connect}. */
-export interface LineTarget {
-  /** Writes all of `bytes`; a rejection means the target broke. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** Resolves with a description when the target ends by itself (a process exits). */
-  readonly ended?: Promise<string> | undefined;
-  /** Ends the target once it has taken everything written; resolves with how it ended. */
-  close(): Promise<string | undefined>;
-  /** Ends the target at once and releases it; resolves with how it ended. Never rejects. */
-  destroy(): Promise<string | undefined>;
-}
+import { LineBuffer } from "./line_buffer.ts";
+import type { LineTarget } from "./line_target.ts";
+import { ReconnectBackoff } from "./reconnect_backoff.ts";
 
 /** Default for {@linkcode ResilientLineWriterOptions.bufferLines}. */
 export const DEFAULT_BUFFER_LINES = 10_000;
@@ -73,28 +65,22 @@ export class ResilientLineWriter {
   readonly #connect: (signal: AbortSignal) => Promise<LineTarget>;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #capacity: number;
-  readonly #backoff: Backoff;
-  readonly #stableMs: number;
+  /** Its sleeps end early at `reopen()`, a drained `close()` or the close deadline. */
+  readonly #retry: ReconnectBackoff;
   readonly #closeTimeoutMs: number;
-  readonly #batchBytes: number;
-  readonly #onDropped: (lines: number) => void;
-  readonly #encoder = new TextEncoder();
-  /** Accepted lines not yet written, oldest first; the head may be in flight. */
-  #lines: string[] = [];
+  /** Accepted lines not yet written. */
+  readonly #lines: LineBuffer;
   #state: "connecting" | "up" | "down" = "connecting";
   #closing = false;
-  #dropped = 0;
-  #droppedInOutage = 0;
   #lost = 0;
   #restarts = 0;
-  #wake = Promise.withResolvers<void>();
-  #pumpIdle = false;
-  #space = Promise.withResolvers<void>();
+  /** Wakes the idle pump: lines came, a reopen or close was asked, or the target ended. */
+  readonly #wake = new Notifier();
+  /** Wakes writers held back by a full buffer. */
+  readonly #space = new Notifier();
   #reopenWaiters: (() => void)[] = [];
   /** Lines that still go to the current target before a requested reopen. */
   #reopenMark: number | undefined;
-  #pause: AbortController | undefined;
   /** Aborted at the close deadline: everything still pending is given up. */
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
@@ -105,23 +91,25 @@ export class ResilientLineWriter {
     this.#connect = options.connect;
     this.#log = options.logger;
     this.#clock = options.clock;
-    this.#capacity = options.bufferLines ?? DEFAULT_BUFFER_LINES;
-    if (!Number.isInteger(this.#capacity) || this.#capacity < 1) {
-      throw new RangeError(
-        `Cannot buffer ${this.#capacity} lines for ${this.#name}: expected a whole number ≥ 1`,
-      );
-    }
-    this.#backoff = checkBackoff(this.#name, options.backoff ?? DEFAULT_BACKOFF);
-    this.#stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
+    this.#lines = new LineBuffer({
+      name: this.#name,
+      logger: this.#log,
+      capacity: options.bufferLines ?? DEFAULT_BUFFER_LINES,
+      batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
+      onDropped: options.onDropped ?? (() => {}),
+    });
+    this.#retry = new ReconnectBackoff({
+      clock: this.#clock,
+      backoff: checkBackoff(this.#name, options.backoff ?? DEFAULT_BACKOFF),
+      stableMs: options.stableMs ?? DEFAULT_STABLE_MS,
+    });
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    this.#onDropped = options.onDropped ?? (() => {});
-    onAbort(this.#stop.signal, () => this.#notifyPump());
+    onAbort(this.#stop.signal, () => this.#wake.notify());
   }
 
   /** Lines dropped because the buffer was full while the target was down. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#lines.dropped;
   }
 
   /** Lines still buffered when the close deadline passed. */
@@ -155,29 +143,19 @@ export class ResilientLineWriter {
     this.#loop = this.#run(first).catch((error) => {
       // A bug, not an outage: keep accepting (and dropping) so writers never hang.
       this.#state = "down";
-      this.#notifySpace();
+      this.#space.notify();
       this.#log.critical(`Cannot continue writing to ${this.#name}`, { error: errorReason(error) });
     });
   }
 
   /** Queues one line (without its newline); see the class comment for when it waits. */
   async writeLine(line: string): Promise<void> {
-    while (!this.#closing && this.#state === "up" && this.#lines.length >= this.#capacity) {
-      await this.#space.promise;
+    while (!this.#closing && this.#state === "up" && this.#lines.full) {
+      await this.#space.wait();
     }
     if (this.#closing) throw new Error(`Cannot write to ${this.#name}: it is closed`);
     this.#lines.push(line);
-    if (this.#lines.length > this.#capacity) {
-      this.#lines.shift();
-      this.#dropped++;
-      this.#onDropped(1);
-      if (this.#droppedInOutage++ === 0) {
-        this.#log.warning(`Buffer of ${this.#name} is full; dropping the oldest lines`, {
-          buffer_lines: this.#capacity,
-        });
-      }
-    }
-    if (this.#pumpIdle) this.#notifyPump();
+    if (this.#wake.waiting) this.#wake.notify();
   }
 
   /**
@@ -190,8 +168,8 @@ export class ResilientLineWriter {
     return new Promise((resolve) => {
       this.#reopenWaiters.push(resolve);
       this.#reopenMark = this.#lines.length;
-      this.#pause?.abort();
-      this.#notifyPump();
+      this.#retry.cutShort();
+      this.#wake.notify();
     });
   }
 
@@ -207,9 +185,9 @@ export class ResilientLineWriter {
 
   async #finish(): Promise<void> {
     this.#closing = true;
-    this.#notifyPump();
-    this.#notifySpace();
-    if (this.#lines.length === 0) this.#pause?.abort();
+    this.#wake.notify();
+    this.#space.notify();
+    if (this.#lines.length === 0) this.#retry.cutShort();
     const done = new AbortController();
     const deadline = this.#clock.sleep(this.#closeTimeoutMs, done.signal).then(
       () => this.#stop.abort(new Error(`${this.#name} did not finish in time`)),
@@ -219,20 +197,19 @@ export class ResilientLineWriter {
     done.abort();
     await deadline;
     this.#settleReopens();
-    if (this.#droppedInOutage > 0) this.#reportOutageDrops();
+    this.#lines.reportDrops();
     if (this.#lines.length > 0) {
       this.#lost += this.#lines.length;
       this.#log.error(`Lost lines: ${this.#name} did not take them before closing`, {
         lines: this.#lines.length,
         close_timeout_s: this.#closeTimeoutMs / 1000,
       });
-      this.#lines = [];
+      this.#lines.clear();
     }
   }
 
   async #run(first: LineTarget | undefined): Promise<void> {
     let target = first;
-    let attempt = 0;
     for (;;) {
       if (target === undefined) {
         if (this.#stop.signal.aborted) return;
@@ -242,38 +219,37 @@ export class ResilientLineWriter {
         } catch (error) {
           this.#settleReopens();
           if (this.#stop.signal.aborted) return;
-          const delay = this.#delay(attempt++);
+          const delay = this.#retry.next();
           this.#log.error(`Cannot open ${this.#name}; retrying`, {
             retry_in_s: delay / 1000,
             error: errorReason(error),
           });
-          await this.#wait(delay);
+          await this.#retry.sleep(delay, this.#stop.signal);
           continue;
         }
         this.#state = "up";
         this.#settleReopens();
-        if (this.#droppedInOutage > 0) this.#reportOutageDrops();
+        this.#lines.reportDrops();
       }
       const upSince = this.#clock.monotonic();
       const end = await this.#pump(target);
       target = undefined;
       this.#state = "down";
-      this.#notifySpace();
+      this.#space.notify();
       if (end.kind === "closed") return;
       if (end.kind === "reopen") {
-        attempt = 0;
+        this.#retry.reset();
         continue;
       }
       if (this.#stop.signal.aborted) return;
-      if (this.#clock.monotonic() - upSince >= this.#stableMs) attempt = 0;
-      const delay = this.#delay(attempt++);
+      const delay = this.#retry.next(upSince);
       this.#restarts++;
       this.#log.warning(`${this.#name} ${end.reason}; restarting`, {
         restart: this.#restarts,
         retry_in_s: delay / 1000,
         pending_lines: this.#lines.length,
       });
-      await this.#wait(delay);
+      await this.#retry.sleep(delay, this.#stop.signal);
     }
   }
 
@@ -283,7 +259,7 @@ export class ResilientLineWriter {
     // long-lived promise in a loop would pile up reactions for its lifetime.
     void target.ended?.then((reason) => {
       endedAs = reason;
-      this.#notifyPump();
+      this.#wake.notify();
     });
     try {
       for (;;) {
@@ -301,13 +277,10 @@ export class ResilientLineWriter {
             await this.#untilStopped(target.close());
             return { kind: "closed" };
           }
-          this.#pumpIdle = true;
-          await this.#wake.promise;
-          this.#pumpIdle = false;
+          await this.#wake.wait();
           continue;
         }
-        const count = this.#batchCount(this.#reopenMark ?? this.#lines.length);
-        const bytes = this.#encoder.encode(this.#lines.slice(0, count).join("\n") + "\n");
+        const { bytes, count } = this.#lines.batch(this.#reopenMark ?? this.#lines.length);
         try {
           await this.#untilStopped(target.write(bytes));
         } catch (error) {
@@ -315,9 +288,9 @@ export class ResilientLineWriter {
           const how = await target.destroy();
           return { kind: "broken", reason: how ?? `cannot be written (${errorReason(error)})` };
         }
-        this.#lines.splice(0, count);
+        this.#lines.removeFirst(count);
         if (this.#reopenMark !== undefined) this.#reopenMark -= count;
-        this.#notifySpace();
+        this.#space.notify();
       }
     } catch (error) {
       if (!this.#stop.signal.aborted) throw error;
@@ -331,57 +304,8 @@ export class ResilientLineWriter {
     return abortable(promise, this.#stop.signal);
   }
 
-  /** Sleeps for a backoff; `reopen()`, a drained `close()` or the deadline cut it short. */
-  async #wait(ms: number): Promise<void> {
-    const pause = new AbortController();
-    this.#pause = pause;
-    try {
-      await this.#clock.sleep(ms, AbortSignal.any([pause.signal, this.#stop.signal]));
-    } catch {
-      // Cut short on purpose; the loop looks at why.
-    } finally {
-      this.#pause = undefined;
-    }
-  }
-
-  /** How many of the first `limit` lines fit into one write. */
-  #batchCount(limit: number): number {
-    let bytes = 0;
-    let count = 0;
-    while (count < limit) {
-      bytes += (this.#lines[count] as string).length + 1;
-      if (count > 0 && bytes > this.#batchBytes) break;
-      count++;
-    }
-    return count;
-  }
-
-  #delay(attempt: number): number {
-    return backoffDelay(attempt, this.#backoff);
-  }
-
-  #reportOutageDrops(): void {
-    this.#log.error(`Dropped lines while ${this.#name} was unavailable`, {
-      lines: this.#droppedInOutage,
-      dropped_total: this.#dropped,
-    });
-    this.#droppedInOutage = 0;
-  }
-
   #settleReopens(): void {
     this.#reopenMark = undefined;
     for (const resolve of this.#reopenWaiters.splice(0)) resolve();
-  }
-
-  #notifyPump(): void {
-    const wake = this.#wake;
-    this.#wake = Promise.withResolvers();
-    wake.resolve();
-  }
-
-  #notifySpace(): void {
-    const space = this.#space;
-    this.#space = Promise.withResolvers();
-    space.resolve();
   }
 }

@@ -15,6 +15,11 @@ export interface Span {
   readonly end: number;
 }
 
+/** The span of a node built from `first` through `last`. */
+export function span(first: Span, last: Span): Span {
+  return { start: first.start, end: last.end };
+}
+
 /** A single-quoted string, with `\'` and `\\` already unescaped. */
 export interface StringLiteral extends Span {
   readonly kind: "string";

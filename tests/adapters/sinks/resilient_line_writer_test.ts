@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../../fakes.ts";
+import type { LineTarget } from "../../../src/adapters/sinks/line_target.ts";
 import {
-  type LineTarget,
   ResilientLineWriter,
   type ResilientLineWriterOptions,
 } from "../../../src/adapters/sinks/resilient_line_writer.ts";
