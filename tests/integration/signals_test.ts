@@ -68,6 +68,8 @@ Deno.test("SIGTERM lets running queries finish, unsubscribes and exits 0", async
   await s.emulator.waitForReceived(1, 20_000);
   const status = await s.bridge.stop("SIGTERM");
   equal(status.code, 0, s.bridge.stderr);
+  // The bridge has written its last frame before it exits, but the emulator may not have read it yet.
+  await s.emulator.waitForReceived(EVENTS_FACTS.domain.events, 5000).catch(() => {});
   equal(s.emulator.received.length, EVENTS_FACTS.domain.events, "every result was delivered");
   ok(unsubscribed(s));
   // Reading stops, and the subscription is released, at once, so the broker
