@@ -55,7 +55,8 @@ const PUNCTUATION = [
   "?",
 ];
 const IDENT_CHAR = /[A-Za-z0-9_]/;
-const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|min|h|d|w|y)(?![A-Za-z0-9_])/;
+// Not followed by `:` or `.` either: `1d::1` is an address.
+const DURATION = /^\d+(\.\d+)?(ns|us|ms|s|min|h|d|w|y)(?![A-Za-z0-9_:.])/;
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
   "\\": "\\",
   '"': '"',

@@ -217,38 +217,6 @@ Deno.test("tenzir emulator warns about missing fields; --strict makes it fatal",
   assert.match(strict.stderr, /^error: field `dns` not found/);
 });
 
-Deno.test("tenzir emulator keeps types: an address never equals a string", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tenzir_emulator_types_" });
-  try {
-    const data = `${dir}/data.ndjson`;
-    const lines = [
-      {
-        schema: "suricata.dns",
-        event: { n: 1, dns: { rdata: "6.6.6.6" } },
-        string_fields: ["dns.rdata"],
-      },
-      {
-        schema: "suricata.dns",
-        event: { n: 2, src_ip: "::ffff:6.6.6.6", dest_ip: "2001:0db8::0066" },
-      },
-    ];
-    await Deno.writeTextFile(data, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
-    const env = { TENZIR_EMU_DATA: data };
-    const numbers = async (expr: string) =>
-      resultLines(await runTenzir([exportProgram(expr)], env)).map((event) => event.n);
-    assert.deepEqual(await numbers(EXPR.address("6.6.6.6")), [2]);
-    assert.deepEqual(await numbers('dns?.rdata? == "6.6.6.6"'), [1]);
-    assert.deepEqual(await numbers("dns?.rdata? == 6.6.6.6"), []);
-    assert.deepEqual(await numbers('src_ip? == "6.6.6.6"'), []);
-    assert.deepEqual(await numbers("dest_ip? == 2001:db8::66 and src_ip? in 6.0.0.0/8"), [2]);
-    // Addresses come out canonical, as Tenzir prints them.
-    const [event] = resultLines(await runTenzir([exportProgram("src_ip? != null")], env));
-    assert.deepEqual(event, { n: 2, src_ip: "6.6.6.6", dest_ip: "2001:db8::66" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("tenzir emulator command line: options, -f FILE and usage errors", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tenzir_emulator_cli_" });
   try {
