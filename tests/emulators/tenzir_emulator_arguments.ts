@@ -7,8 +7,16 @@
 import { TqlError } from "./tenzir_emulator_lexer.ts";
 import type { Expr, NamedArg, Operator } from "./tenzir_emulator_tql.ts";
 
+/** How many positional arguments an operator takes, and which named ones. */
+export interface ArgumentShape {
+  readonly positional: readonly [min: number, max: number];
+  readonly named: readonly string[];
+}
+
 /** Checks the number of positional arguments and that every named one is known and unique. */
-export function expectArgs(op: Operator, min: number, max: number, names: readonly string[]): void {
+export function expectArgs(op: Operator, shape: ArgumentShape): void {
+  const [min, max] = shape.positional;
+  const names = shape.named;
   if (op.positional.length < min || op.positional.length > max) {
     const expected = min === max
       ? `${min}`
@@ -44,7 +52,7 @@ export function required(op: Operator, name: string): NamedArg {
 
 /** The context name, the operator's one positional argument, a string literal. */
 export function contextName(op: Operator, names: readonly string[]): string {
-  expectArgs(op, 1, 1, names);
+  expectArgs(op, { positional: [1, 1], named: names });
   const expr = op.positional[0] as Expr;
   if (expr.kind !== "literal" || typeof expr.value !== "string") {
     throw new TqlError(`\`${op.name}\` expects the context name as a string`, expr.at);

@@ -111,8 +111,7 @@ export async function createTable(stateFile: string, name: string): Promise<bool
 /** Sets entries of an existing table; returns false when the table does not exist. */
 export async function updateTable(
   stateFile: string,
-  name: string,
-  entries: readonly Entry[],
+  { name, entries }: { readonly name: string; readonly entries: readonly Entry[] },
 ): Promise<boolean> {
   if (!(await readTables(stateFile)).has(name)) return false;
   await append(
@@ -130,8 +129,7 @@ export async function updateTable(
 /** Erases keys of an existing table; returns false when the table does not exist. */
 export async function eraseFromTable(
   stateFile: string,
-  name: string,
-  keys: readonly Value[],
+  { name, keys }: { readonly name: string; readonly keys: readonly Value[] },
 ): Promise<boolean> {
   if (!(await readTables(stateFile)).has(name)) return false;
   await append(stateFile, keys.map((key) => ({ op: "erase", name, key: encodeTyped(key) })));

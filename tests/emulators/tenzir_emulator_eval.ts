@@ -90,21 +90,29 @@ export function fieldPath(expr: Expr): string {
   return expr.base.kind === "this" ? expr.name : `${fieldPath(expr.base)}.${expr.name}`;
 }
 
-/** Evaluates `expr` against `event` (or no event, for constants: `this` is then `{}`). */
-export function evaluate(expr: Expr, event: EventData | undefined, diag: Diagnostics): Value {
+/** What an expression is evaluated against. */
+export interface Scope {
+  /** The event; none for constants (`this` is then `{}`). */
+  readonly event?: EventData;
+  readonly diagnostics: Diagnostics;
+}
+
+/** Evaluates `expr` in `scope`. */
+export function evaluate(expr: Expr, scope: Scope): Value {
+  const { event, diagnostics: diag } = scope;
   switch (expr.kind) {
     case "literal":
       return expr.value;
     case "list":
-      return expr.items.map((item) => evaluate(item, event, diag));
+      return expr.items.map((item) => evaluate(item, scope));
     case "record":
-      return new Map(expr.fields.map((field) => [field.name, evaluate(field.value, event, diag)]));
+      return new Map(expr.fields.map((field) => [field.name, evaluate(field.value, scope)]));
     case "this":
       return event?.fields ?? new Map();
     case "meta":
       return event?.schema ?? null;
     case "field": {
-      const base = evaluate(expr.base, event, diag);
+      const base = evaluate(expr.base, scope);
       if (base === null) return null;
       if (!(base instanceof Map)) {
         diag.warn(`cannot access field \`${expr.name}\` of a value of type \`${typeName(base)}\``);
@@ -115,13 +123,13 @@ export function evaluate(expr: Expr, event: EventData | undefined, diag: Diagnos
       return null;
     }
     case "not": {
-      const operand = truth(evaluate(expr.operand, event, diag), "not", diag);
+      const operand = truth(evaluate(expr.operand, scope), { what: "not", diagnostics: diag });
       return !operand;
     }
     case "binary":
-      return binary(expr, event, diag);
+      return binary(expr, scope);
     case "call": {
-      const [input, target] = expr.args.map((arg) => evaluate(arg, event, diag));
+      const [input, target] = expr.args.map((arg) => evaluate(arg, scope));
       const flag = (name: string) =>
         expr.named.some((arg) =>
           arg.name === name && arg.value.kind === "literal" && arg.value.value === true
@@ -134,25 +142,27 @@ export function evaluate(expr: Expr, event: EventData | undefined, diag: Diagnos
   }
 }
 
-/** Whether a `where` keeps an event whose predicate evaluated to `value`. */
-export function truth(value: Value, context: string, diag: Diagnostics): boolean {
+/** Whether `value` counts as true for `what` (`where`, `and`, …): null is false, others warn. */
+export function truth(
+  value: Value,
+  { what, diagnostics }: { readonly what: string; readonly diagnostics: Diagnostics },
+): boolean {
   if (typeof value === "boolean") return value;
-  if (value !== null) diag.warn(`\`${context}\` expected \`bool\`, but got \`${typeName(value)}\``);
+  if (value !== null) {
+    diagnostics.warn(`\`${what}\` expected \`bool\`, but got \`${typeName(value)}\``);
+  }
   return false;
 }
 
-function binary(
-  expr: Extract<Expr, { kind: "binary" }>,
-  event: EventData | undefined,
-  diag: Diagnostics,
-): Value {
+function binary(expr: Extract<Expr, { kind: "binary" }>, scope: Scope): Value {
+  const diag = scope.diagnostics;
   if (expr.op === "and" || expr.op === "or") {
-    const left = truth(evaluate(expr.left, event, diag), expr.op, diag);
+    const left = truth(evaluate(expr.left, scope), { what: expr.op, diagnostics: diag });
     if (expr.op === "and" ? !left : left) return left;
-    return truth(evaluate(expr.right, event, diag), expr.op, diag);
+    return truth(evaluate(expr.right, scope), { what: expr.op, diagnostics: diag });
   }
-  const left = evaluate(expr.left, event, diag);
-  const right = evaluate(expr.right, event, diag);
+  const left = evaluate(expr.left, scope);
+  const right = evaluate(expr.right, scope);
   switch (expr.op) {
     case "==":
       return equals(left, right);

@@ -73,6 +73,7 @@ export function tokenize(source: string): Token[] {
   let line = 1;
   let lineStart = 0;
   const here = (offset = i) => ({ line, column: offset - lineStart + 1 });
+  const scanner: Scanner = { source, here };
   const push = (kind: TokenKind, text: string, start: number, value?: Value) => {
     const at = here(start);
     tokens.push(value === undefined ? { kind, text, ...at } : { kind, text, value, ...at });
@@ -99,7 +100,7 @@ export function tokenize(source: string): Token[] {
       }
       i = end + 2;
     } else if (c === '"') {
-      const { value, end } = lexString(source, i, here);
+      const { value, end } = lexString(scanner, i);
       push("literal", source.slice(i, end), i, value);
       i = end;
     } else if (c === "@") {
@@ -108,7 +109,7 @@ export function tokenize(source: string): Token[] {
       push("meta", name, i);
       i += 1 + name.length;
     } else {
-      const literal = lexAddressOrNumber(source, i, here);
+      const literal = lexAddressOrNumber(scanner, i);
       if (literal !== undefined) {
         push("literal", literal.text, i, literal.value);
         i += literal.text.length;
@@ -132,9 +133,14 @@ export function tokenize(source: string): Token[] {
   return tokens;
 }
 
-type Here = (offset?: number) => { line: number; column: number };
+/** The program and a way to name a place in it, for the literal lexers' errors. */
+interface Scanner {
+  readonly source: string;
+  here(offset?: number): { line: number; column: number };
+}
 
-function lexString(source: string, start: number, here: Here): { value: string; end: number } {
+function lexString(scanner: Scanner, start: number): { value: string; end: number } {
+  const { source, here } = scanner;
   let value = "";
   let i = start + 1;
   for (;;) {
@@ -176,10 +182,10 @@ function lexString(source: string, start: number, here: Here): { value: string; 
  * when the text there is a name or punctuation (`fd00` alone, `context::list`).
  */
 function lexAddressOrNumber(
-  source: string,
+  scanner: Scanner,
   start: number,
-  here: Here,
 ): { text: string; value: Value } | undefined {
+  const { source, here } = scanner;
   const rest = source.slice(start);
   const duration = DURATION.exec(rest)?.[0];
   if (duration !== undefined) return { text: duration, value: new Duration(duration) };

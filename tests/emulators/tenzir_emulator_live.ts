@@ -125,7 +125,7 @@ export async function* liveLookup(
       await sleep(POLL_MS);
       continue;
     }
-    const chunk = await readRange(spool, offset, size - offset);
+    const chunk = await readRange(spool, { offset, length: size - offset });
     offset += chunk.length;
     const bytes = concat(partial, chunk);
     const end = bytes.lastIndexOf(10);
@@ -137,7 +137,7 @@ export async function* liveLookup(
       lineNumber += 1;
       if (line.trim() === "") continue;
       const event = readEventLine(line, `spool line ${lineNumber}`);
-      for (const match of matches(event, table, options)) {
+      for (const match of matches(event, { table, options })) {
         yield match;
         printed += 1;
         if (settings.liveExitAfter > 0 && printed >= settings.liveExitAfter) {
@@ -152,7 +152,10 @@ export async function* liveLookup(
 }
 
 /** The events `event` turns into; none when no key field holds a key. */
-export function matches(event: EventData, table: LookupTable, options: LiveOptions): EventData[] {
+export function matches(
+  event: EventData,
+  { table, options }: { readonly table: LookupTable; readonly options: LiveOptions },
+): EventData[] {
   const found: Array<{ readonly path: readonly string[]; readonly entry: Entry }> = [];
   for (const path of options.keys) {
     const value = valueAt(event.fields, path);
@@ -198,7 +201,10 @@ async function fileSize(path: string): Promise<number> {
   return await Deno.stat(path).then((info) => info.size, () => 0);
 }
 
-async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+async function readRange(
+  path: string,
+  { offset, length }: { readonly offset: number; readonly length: number },
+): Promise<Uint8Array> {
   using file = await Deno.open(path, { read: true });
   await file.seek(offset, Deno.SeekMode.Start);
   const buffer = new Uint8Array(length);

@@ -73,39 +73,44 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
     case "remote":
       return { role: "source", run: context.block(op) };
     case "version":
-      expectArgs(op, 0, 0, []);
+      expectArgs(op, { positional: [0, 0], named: [] });
       return {
         role: "source",
         run: () => records([{ version: settings.version }], "tenzir.version"),
       };
     case "export":
-      expectArgs(op, 0, 0, ["parallel"]);
+      expectArgs(op, { positional: [0, 0], named: ["parallel"] });
       if (named(op, "parallel") !== undefined) intLiteral(named(op, "parallel") as NamedArg);
       return { role: "source", run: () => exportEvents(runtime) };
     case "from": {
-      expectArgs(op, 1, Infinity, []);
+      expectArgs(op, { positional: [1, Infinity], named: [] });
       const values = op.positional.map((expr) => {
-        const value = evaluate(expr, undefined, diag);
+        const value = evaluate(expr, { diagnostics: diag });
         if (!(value instanceof Map)) throw new TqlError("`from` expects records", expr.at);
         return value;
       });
       return { role: "source", run: () => typedRecords(values, "tenzir.from") };
     }
     case "where": {
-      expectArgs(op, 1, 1, []);
+      expectArgs(op, { positional: [1, 1], named: [] });
       const predicate = op.positional[0] as Expr;
       checkExpression(predicate);
       return {
         role: "transform",
         run: async function* (input) {
           for await (const event of input) {
-            if (truth(evaluate(predicate, event, diag), "where", diag)) yield event;
+            if (
+              truth(evaluate(predicate, { event, diagnostics: diag }), {
+                what: "where",
+                diagnostics: diag,
+              })
+            ) yield event;
           }
         },
       };
     }
     case "head": {
-      expectArgs(op, 0, 1, []);
+      expectArgs(op, { positional: [0, 1], named: [] });
       const limitExpr = op.positional[0];
       const limit = limitExpr === undefined
         ? 10
@@ -123,10 +128,10 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
       };
     }
     case "write_ndjson":
-      expectArgs(op, 0, 0, []);
+      expectArgs(op, { positional: [0, 0], named: [] });
       return { role: "sink", run: (input) => writeNdjson(input, context) };
     case "context::list":
-      expectArgs(op, 0, 0, []);
+      expectArgs(op, { positional: [0, 0], named: [] });
       return {
         role: "source",
         run: async function* () {
@@ -175,11 +180,13 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
         run: async (input) => {
           const entries: Entry[] = [];
           for await (const event of input) {
-            const keyValue = evaluate(key.value, event, diag);
-            const stored = value === undefined ? event.fields : evaluate(value.value, event, diag);
+            const keyValue = evaluate(key.value, { event, diagnostics: diag });
+            const stored = value === undefined
+              ? event.fields
+              : evaluate(value.value, { event, diagnostics: diag });
             entries.push({ key: keyValue, value: stored });
           }
-          if (!(await updateTable(stateFile(runtime), name, entries))) {
+          if (!(await updateTable(stateFile(runtime), { name, entries }))) {
             throw new PipelineError(`context "${name}" does not exist`);
           }
         },
@@ -193,8 +200,10 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
         role: "sink",
         run: async (input) => {
           const keys: Value[] = [];
-          for await (const event of input) keys.push(evaluate(key.value, event, diag));
-          if (!(await eraseFromTable(stateFile(runtime), name, keys))) {
+          for await (const event of input) {
+            keys.push(evaluate(key.value, { event, diagnostics: diag }));
+          }
+          if (!(await eraseFromTable(stateFile(runtime), { name, keys }))) {
             throw new PipelineError(`context "${name}" does not exist`);
           }
         },

@@ -33,12 +33,16 @@ export function compileProgram(pipeline: Pipeline, runtime: Runtime): Program {
     const inner = op.block as Pipeline;
     const stages = compile(inner);
     const last = stages.length - 1;
-    stages.forEach((stage, index) => checkPlace(stage, index, last, inner.operators, false));
+    stages.forEach((stage, index) =>
+      checkPlace(stage, { index, last, op: inner.operators[index] as Operator, topLevel: false })
+    );
     return () => chain(stages);
   };
   const stages = compile(pipeline);
   const last = stages.length - 1;
-  stages.forEach((stage, index) => checkPlace(stage, index, last, pipeline.operators, true));
+  stages.forEach((stage, index) =>
+    checkPlace(stage, { index, last, op: pipeline.operators[index] as Operator, topLevel: true })
+  );
   const final = stages[last] as Stage;
   const run = async (): Promise<void> => {
     if (final.role === "command") return await final.run();
@@ -52,15 +56,17 @@ function names(pipeline: Pipeline): string[] {
   return pipeline.operators.flatMap((op) => [op.name, ...(op.block ? names(op.block) : [])]);
 }
 
-/** Whether a stage may stand at `index`; a nested pipeline must end in events. */
-function checkPlace(
-  stage: Stage,
-  index: number,
-  last: number,
-  operators: readonly Operator[],
-  topLevel: boolean,
-): void {
-  const op = operators[index] as Operator;
+/** Where a stage stands: its index, the last index, its operator, and whether it is nested. */
+interface Place {
+  readonly index: number;
+  readonly last: number;
+  readonly op: Operator;
+  readonly topLevel: boolean;
+}
+
+/** Whether a stage may stand at its place; a nested pipeline must end in events. */
+function checkPlace(stage: Stage, place: Place): void {
+  const { index, last, op, topLevel } = place;
   if (stage.role === "command") {
     if (last > 0) throw new TqlError(`\`${op.name}\` must be the only operator`, op.at);
     if (!topLevel) throw new TqlError(`\`${op.name}\` produces no events`, op.at);
