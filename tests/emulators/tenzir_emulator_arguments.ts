@@ -5,7 +5,7 @@
  */
 
 import { TqlError } from "./tenzir_emulator_lexer.ts";
-import type { Expr, NamedArg, Operator } from "./tenzir_emulator_tql.ts";
+import type { Expr, NamedArg, Operator } from "./tenzir_emulator_ast.ts";
 
 /** How many positional arguments an operator takes, and which named ones. */
 export interface ArgumentShape {

@@ -17,7 +17,7 @@
 
 import { Ip, Subnet } from "./tenzir_emulator_address.ts";
 import { TqlError } from "./tenzir_emulator_lexer.ts";
-import type { Expr } from "./tenzir_emulator_tql.ts";
+import type { Expr } from "./tenzir_emulator_ast.ts";
 import { equals, type RecordValue, typeName, type Value } from "./tenzir_emulator_value.ts";
 
 /** An event flowing through a pipeline; `schema` is what `@name` returns. */

@@ -22,7 +22,7 @@ import {
 import { contextName, named, required } from "./tenzir_emulator_arguments.ts";
 import type { EventData } from "./tenzir_emulator_eval.ts";
 import { TqlError } from "./tenzir_emulator_lexer.ts";
-import type { Expr, Operator } from "./tenzir_emulator_tql.ts";
+import type { Expr, Operator } from "./tenzir_emulator_ast.ts";
 import {
   nodeDown,
   PipelineError,

@@ -31,7 +31,7 @@ import {
   type Runtime,
   sleep,
 } from "./tenzir_emulator_runtime.ts";
-import type { Expr, NamedArg, Operator } from "./tenzir_emulator_tql.ts";
+import type { Expr, NamedArg, Operator } from "./tenzir_emulator_ast.ts";
 import { Duration, type RecordValue, toJson, type Value } from "./tenzir_emulator_value.ts";
 
 /** A pipeline stage: a source, a transformation, a sink, or a command that stands alone. */
@@ -85,6 +85,7 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
     case "from": {
       expectArgs(op, { positional: [1, Infinity], named: [] });
       const values = op.positional.map((expr) => {
+        checkExpression(expr);
         const value = evaluate(expr, { diagnostics: diag });
         if (!(value instanceof Map)) throw new TqlError("`from` expects records", expr.at);
         return value;
@@ -98,13 +99,9 @@ export function compileOperator(op: Operator, context: CompileContext): Stage {
       return {
         role: "transform",
         run: async function* (input) {
+          const verdict = { what: "where", diagnostics: diag };
           for await (const event of input) {
-            if (
-              truth(evaluate(predicate, { event, diagnostics: diag }), {
-                what: "where",
-                diagnostics: diag,
-              })
-            ) yield event;
+            if (truth(evaluate(predicate, { event, diagnostics: diag }), verdict)) yield event;
           }
         },
       };

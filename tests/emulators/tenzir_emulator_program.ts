@@ -10,7 +10,7 @@ import type { EventData } from "./tenzir_emulator_eval.ts";
 import { TqlError } from "./tenzir_emulator_lexer.ts";
 import { compileOperator, NODE_OPERATORS, type Stage } from "./tenzir_emulator_operators.ts";
 import type { Runtime } from "./tenzir_emulator_runtime.ts";
-import type { Operator, Pipeline } from "./tenzir_emulator_tql.ts";
+import type { Operator, Pipeline } from "./tenzir_emulator_ast.ts";
 import { formatTql } from "./tenzir_emulator_value.ts";
 
 /** A checked pipeline, ready to run. */

@@ -26,8 +26,6 @@ import {
   type Pipeline,
 } from "./tenzir_emulator_ast.ts";
 
-export type { Expr, NamedArg, Operator, Pipeline, Position } from "./tenzir_emulator_ast.ts";
-
 const KEYWORDS = new Set(["and", "or", "not", "in", "true", "false", "null", "this"]);
 const COMPARISONS = new Set(["==", "!=", "<", "<=", ">", ">="]);
 
