@@ -26,7 +26,7 @@ export async function main(args: readonly string[]): Promise<number> {
       return EXIT.usage;
     case "run": {
       const { runBridgeCommand } = await import("./cli/run.ts");
-      return await withShutdownSignals((signals) => runBridgeCommand(command.configPath, signals));
+      return await withShutdownSignals((signals) => runBridgeCommand(command, signals));
     }
     case "check": {
       const { runCheck, systemCheckDeps } = await import("./cli/check.ts");

@@ -18,6 +18,8 @@ export interface LoadConfigOptions {
   readonly cwd: string;
   /** The process environment, e.g. `Deno.env.toObject()`. */
   readonly env: Readonly<Record<string, string>>;
+  /** Config keys given on the command line; they win over the file and the environment. */
+  readonly overrides?: Readonly<Record<string, unknown>> | undefined;
   /** Reads a text file, resolving `undefined` when it does not exist; defaults to `Deno.readTextFile`. */
   readonly readTextFile?: (path: string) => Promise<string | undefined>;
 }
@@ -66,7 +68,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     }
   }
   const overrides = envOverrides({ ...dotenvEntries, ...options.env });
-  const raw = isPlainObject(fileConfig) ? deepMerge(fileConfig, overrides) : fileConfig;
+  const raw = isPlainObject(fileConfig)
+    ? deepMerge(deepMerge(fileConfig, overrides), options.overrides ?? {})
+    : fileConfig;
 
   const result = validateConfig(raw);
   warnings.push(...result.warnings);

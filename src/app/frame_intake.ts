@@ -53,6 +53,10 @@ export class FrameIntake {
         metrics.count("indicators_skipped_invalid_message");
         log.warning("Skipping broker message", { reason: decoded.reason });
         return;
+      case "unsupported":
+        metrics.count("indicators_skipped_unsupported_pattern");
+        log.warning("Skipping indicator", { reason: decoded.reason });
+        return;
       case "indicator":
         if (isRemoval(decoded.indicator)) await this.#withdraw(decoded.indicator, signal);
         else await this.#add(decoded.indicator, signal);

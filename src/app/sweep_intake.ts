@@ -43,6 +43,12 @@ export class SweepIntake {
       this.#problem("Skipping broker message", { reason: decoded.reason });
       return;
     }
+    if (decoded.kind === "unsupported") {
+      this.#options.tally.read();
+      this.#options.tally.skip("unsupported-pattern");
+      this.#problem("Skipping indicator", { reason: decoded.reason });
+      return;
+    }
     await this.#indicator(decoded.indicator, undefined);
   }
 

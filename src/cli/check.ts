@@ -10,8 +10,10 @@ import { errorReason } from "../core/error_text.ts";
 import { ConfigError, loadConfig, type LoadedConfig } from "../adapters/config_loader.ts";
 import { commandLogger, composeAdapters, processClock } from "../compose/adapters.ts";
 import { EXIT } from "./exit.ts";
+import { formatOverrides } from "./format_option.ts";
 import { withDeadline } from "../async/deadline.ts";
 import type { Config } from "../core/config_schema.ts";
+import type { WireFormat } from "../core/wire_codec.ts";
 import type { Clock } from "../ports.ts";
 
 /** Seconds VAST and Threat Bus get to answer unless `--timeout` says otherwise. */
@@ -73,9 +75,11 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   deps.report(
     vast === undefined ? `vast: OK (VAST at "${config.vast}" answers)` : `vast: FAILED: ${vast}`,
   );
+  // The probe is the same in both formats; the line says which one the bridge will speak.
+  const format = config.threatbus_format === "stix2" ? "" : `; format ${config.threatbus_format}`;
   deps.report(
     threatBus === undefined
-      ? `threatbus: OK (Threat Bus at "${config.threatbus}" answers)`
+      ? `threatbus: OK (Threat Bus at "${config.threatbus}" answers${format})`
       : `threatbus: FAILED: ${threatBus}`,
   );
   return vast === undefined && threatBus === undefined ? EXIT.ok : EXIT.failed;
@@ -105,7 +109,10 @@ async function checkVast(
 
 /** The production adapters, from the composition root; the config is found in the working directory. */
 export function systemCheckDeps(
-  options: { readonly configPath?: string | undefined } = {},
+  options: {
+    readonly configPath?: string | undefined;
+    readonly threatbusFormat?: WireFormat | undefined;
+  } = {},
 ): CheckDeps {
   const clock = processClock();
   const adaptersOf = (config: Config) =>
@@ -116,7 +123,12 @@ export function systemCheckDeps(
     });
   return {
     loadConfig: () =>
-      loadConfig({ configPath: options.configPath, cwd: Deno.cwd(), env: Deno.env.toObject() }),
+      loadConfig({
+        configPath: options.configPath,
+        cwd: Deno.cwd(),
+        env: Deno.env.toObject(),
+        overrides: formatOverrides(options.threatbusFormat),
+      }),
     vastStatus: (config, signal) => adaptersOf(config).backend.status(signal),
     probeThreatBus: (config, { timeoutMs, signal }) =>
       adaptersOf(config).probeThreatBus({ timeoutMs, signal }),

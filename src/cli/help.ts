@@ -1,3 +1,4 @@
+import { FORMAT_OPTION_HELP } from "./format_option.ts";
 import { SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./sweep_args.ts";
 
 /** The usage text printed for `-h`/`--help` and after usage errors. */
@@ -5,8 +6,8 @@ export const HELP_TEXT = `\
 vast-threatbus: match Threat Bus indicators against VAST and report sightings
 
 Usage:
-  vast-threatbus [run] [-c FILE]
-  vast-threatbus check [-c FILE] [--timeout SECONDS]
+  vast-threatbus [run] [-c FILE] [--threatbus-format stix2|legacy]
+  vast-threatbus check [-c FILE] [--timeout SECONDS] [--threatbus-format F]
 ${SWEEP_USAGE}
   vast-threatbus -h | --help
   vast-threatbus -V | --version
@@ -25,6 +26,7 @@ Options:
       --timeout SECONDS
                       check: how long VAST and Threat Bus may take to answer
                       (default 10)
+${FORMAT_OPTION_HELP}
   -h, --help          Show this help and exit
   -V, --version       Show the version and exit
 

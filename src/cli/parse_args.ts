@@ -4,12 +4,14 @@
  */
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { WireFormat } from "../core/wire_codec.ts";
+import { FORMAT_OPTION, readFormatOption } from "./format_option.ts";
 import { parseSweepArgs, type SweepOptions } from "./sweep_args.ts";
 
 /** What the command line asks for. */
 export type CliCommand =
-  | { kind: "run"; configPath?: string }
-  | { kind: "check"; configPath?: string; timeoutSeconds?: number }
+  | { kind: "run"; configPath?: string; threatbusFormat?: WireFormat }
+  | { kind: "check"; configPath?: string; timeoutSeconds?: number; threatbusFormat?: WireFormat }
   | { kind: "sweep"; options: SweepOptions }
   | { kind: "help" }
   | { kind: "version" }
@@ -36,13 +38,21 @@ type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 /** One parser per subcommand; each receives the arguments after the subcommand name. */
 const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => CliCommand>> = {
   run: (args) =>
-    withOptions(args, CONFIG_OPTION, (values) => {
+    withOptions(args, { ...CONFIG_OPTION, ...FORMAT_OPTION }, (values) => {
       const configPath = values.config;
-      return typeof configPath === "string" ? { kind: "run", configPath } : { kind: "run" };
+      const format = readFormatOption(values["threatbus-format"]);
+      if (!format.ok) return usageError(format.message);
+      return {
+        kind: "run",
+        ...(typeof configPath === "string" ? { configPath } : {}),
+        ...(format.format === undefined ? {} : { threatbusFormat: format.format }),
+      };
     }),
   check: (args) =>
-    withOptions(args, { ...CONFIG_OPTION, ...TIMEOUT_OPTION }, (values) => {
+    withOptions(args, { ...CONFIG_OPTION, ...TIMEOUT_OPTION, ...FORMAT_OPTION }, (values) => {
       const { config, timeout } = values;
+      const format = readFormatOption(values["threatbus-format"]);
+      if (!format.ok) return usageError(format.message);
       let timeoutSeconds: number | undefined;
       if (typeof timeout === "string") {
         timeoutSeconds = Number(timeout);
@@ -58,6 +68,7 @@ const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => CliComma
         kind: "check",
         ...(typeof config === "string" ? { configPath: config } : {}),
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+        ...(format.format === undefined ? {} : { threatbusFormat: format.format }),
       };
     }),
   sweep: parseSweepArgs,
@@ -118,6 +129,10 @@ function withOptions(
     };
   }
   return toCommand(values);
+}
+
+function usageError(detail: string): CliCommand {
+  return { kind: "usage-error", message: `Cannot parse the command line: ${detail}` };
 }
 
 // node:util messages go on with hints in node syntax; the first sentence names the problem.

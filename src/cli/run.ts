@@ -6,17 +6,31 @@ import type { ClosableLogger } from "../adapters/logger.ts";
 import { commandLogger, processClock } from "../compose/adapters.ts";
 import { runConfiguredBridge } from "../compose/run_bridge.ts";
 import { VERSION } from "../version.ts";
+import type { WireFormat } from "../core/wire_codec.ts";
 import { EXIT, type ShutdownSignals } from "./exit.ts";
+import { formatOverrides } from "./format_option.ts";
+
+/** What `run` is asked for on the command line. */
+export interface RunRequest {
+  readonly configPath?: string | undefined;
+  /** `--threatbus-format`, over the config's `threatbus_format`. */
+  readonly threatbusFormat?: WireFormat | undefined;
+}
 
 /** Runs the bridge until `signal` aborts; resolves to the exit code. */
 export async function runBridgeCommand(
-  configPath: string | undefined,
+  request: RunRequest,
   signals: ShutdownSignals,
 ): Promise<number> {
   const clock = processClock();
   let loaded;
   try {
-    loaded = await loadConfig({ configPath, cwd: Deno.cwd(), env: Deno.env.toObject() });
+    loaded = await loadConfig({
+      configPath: request.configPath,
+      cwd: Deno.cwd(),
+      env: Deno.env.toObject(),
+      overrides: formatOverrides(request.threatbusFormat),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const warning of error.warnings) console.error(`vast-threatbus: warning: ${warning}`);

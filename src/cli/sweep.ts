@@ -27,6 +27,7 @@ import {
 import { commandLogger, processClock } from "../compose/adapters.ts";
 import { type PreparedSweep, prepareSweep } from "../compose/prepare_sweep.ts";
 import { EXIT } from "./exit.ts";
+import { formatOverrides } from "./format_option.ts";
 import { SweepProgress, type TerminalWriter } from "./sweep_progress.ts";
 
 export { parseSweepArgs, type SweepOptions };
@@ -94,7 +95,12 @@ export async function runSweep(options: SweepOptions, io: SweepIo): Promise<numb
   let config: Config;
   let warnings: string[];
   try {
-    const loaded = await loadConfig({ configPath: options.configPath, cwd: io.cwd, env: io.env });
+    const loaded = await loadConfig({
+      configPath: options.configPath,
+      cwd: io.cwd,
+      env: io.env,
+      overrides: formatOverrides(options.threatbusFormat),
+    });
     config = loaded.config;
     warnings = loaded.warnings;
   } catch (error) {

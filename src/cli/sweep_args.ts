@@ -4,6 +4,8 @@
  */
 
 import { parseArgs } from "node:util";
+import type { WireFormat } from "../core/wire_codec.ts";
+import { FORMAT_OPTION, readFormatOption } from "./format_option.ts";
 
 /** What a sweep is asked to do. */
 export interface SweepOptions {
@@ -17,6 +19,8 @@ export interface SweepOptions {
   readonly indicators?: string;
   /** `--dry-run`: print the queries instead of running them. */
   readonly dryRun: boolean;
+  /** `--threatbus-format`: over the config's `threatbus_format`. */
+  readonly threatbusFormat?: WireFormat;
 }
 
 /** What `sweep ...` asks for; the same shapes as the main parser's commands. */
@@ -47,6 +51,9 @@ Sweep (query every indicator once, report the sightings, exit):
                       or hash)
   --dry-run           Print the VAST query of each distinct IoC, one per line,
                       and run none
+  --threatbus-format stix2|legacy
+                      As for run (also with --indicators: the format of the
+                      sightings sent to Threat Bus)
   Exit status: 0 all queries succeeded, 1 some failed or timed out,
   2 usage or config error.`;
 
@@ -56,6 +63,7 @@ const OPTIONS = {
   idle: { type: "string" },
   indicators: { type: "string" },
   "dry-run": { type: "boolean" },
+  ...FORMAT_OPTION,
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -89,6 +97,8 @@ export function parseSweepArgs(args: readonly string[]): SweepCommand {
       );
     }
   }
+  const format = readFormatOption(values["threatbus-format"]);
+  if (!format.ok) return usageError(format.message);
   if (values.indicators !== undefined) {
     if (values.indicators === "") return usageError("--indicators needs a file name or -");
     const threatBusOnly = ["snapshot", "idle"].filter((name) =>
@@ -106,6 +116,7 @@ export function parseSweepArgs(args: readonly string[]): SweepCommand {
       idleSeconds,
       ...(values.indicators === undefined ? {} : { indicators: values.indicators }),
       dryRun: values["dry-run"] === true,
+      ...(format.format === undefined ? {} : { threatbusFormat: format.format }),
     },
   };
 }

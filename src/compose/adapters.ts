@@ -19,6 +19,7 @@ import { probeThreatBus } from "../adapters/threatbus/probe.ts";
 import { threatBusSink } from "../adapters/threatbus/sink.ts";
 import { createTransformRunner } from "../adapters/transform_runner.ts";
 import { VastCli } from "../adapters/vast/vast_cli.ts";
+import { legacyCodec } from "../core/codec_legacy.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";
@@ -146,7 +147,7 @@ export function commandLogger(
 /** Builds the adapters of `config`; nothing starts until it is asked for. */
 export function composeAdapters(config: Config, env: Environment): Adapters {
   const { clock, logger } = env;
-  const codec = stix2Codec();
+  const codec = wireCodec(config);
   const metrics = new MetricsRegistry();
   const backend = new VastCli({
     binary: config.vast_binary,
@@ -165,6 +166,7 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
       new ThreatBusClient({
         endpoint: config.threatbus,
         topic: codec.subscribeTopic,
+        format: codec.format,
         snapshot,
         maxMessageBytes: config.max_message_bytes,
         flushTimeoutMs,
@@ -187,6 +189,7 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
         threatBusSink: threatBus === undefined
           ? unusedSink()
           : threatBusSink(threatBus, { codec, metrics }),
+        sightingLine: (sighting) => codec.encodeSighting(sighting).body,
         onDropped: (lines) => {
           metrics.count("sink_dropped_lines", lines);
           onDropped?.(lines);
@@ -216,6 +219,17 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
     stdoutLines: () => new LineWriter(env.stdout),
     indicatorLines,
   };
+}
+
+/** The codec of `threatbus_format`. */
+function wireCodec(config: Config): WireCodec {
+  switch (config.threatbus_format) {
+    case "stix2":
+      return stix2Codec();
+    case "legacy":
+      // Only live sightings need remembered intel; retro ones carry their indicator.
+      return legacyCodec({ rememberedIntel: config.live_match ? undefined : 0 });
+  }
 }
 
 /** Stands in for the Threat Bus sink when `sink` is set and the factory will not use it. */

@@ -10,6 +10,7 @@ const EXCERPT_CHARS = 120;
 /** The STIX-2.1 wire format of current Threat Bus releases (PROTOCOL.md section 1). */
 export function stix2Codec(): WireCodec {
   return {
+    format: "stix2",
     subscribeTopic: SUBSCRIBE_TOPIC,
     decode: decodeStix2Frame,
     encodeSighting: encodeStix2Sighting,

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { parseEndpoint } from "./endpoint.ts";
 import { LOG_LEVELS, type LogLevel } from "./log_level.ts";
+import { WIRE_FORMATS } from "./wire_codec.ts";
 
 const LEVEL_EXPECTED = `one of ${LOG_LEVELS.join(", ")} (any case)`;
 
@@ -111,6 +112,7 @@ export const ConfigSchema = z.object({
   vast: endpoint("localhost:42000"),
   vast_binary: requiredText("vast", "a non-empty command name or path"),
   threatbus: endpoint("localhost:13370"),
+  threatbus_format: choice(WIRE_FORMATS, "stix2"),
   snapshot: wholeNumber({ min: 0, default: 30, expected: "a whole number of days ≥ 0" }),
   live_match: flag(false),
   matcher_name: optionalText("a non-empty matcher name"),

@@ -22,6 +22,12 @@ export interface HostAndPort {
 export interface ParseEndpointOptions {
   /** Accept port 0, which a listener takes as "any free port". Default false. */
   readonly anyPort?: boolean | undefined;
+  /**
+   * Read `::1:13371` as host `::1` and port 13371: an IPv6 literal without
+   * brackets before the last colon, as Python's `f"{host}:{port}"` writes it
+   * (Threat Bus 2020.x subscribe replies). Default false.
+   */
+  readonly bareIpv6?: boolean | undefined;
 }
 
 /** Splits `host:port` where host is a name, an IPv4 address or a bracketed IPv6 address. */
@@ -43,6 +49,9 @@ export function parseEndpoint(
   const host = text.slice(0, colon);
   const port = text.slice(colon + 1);
   if (!/^\d{1,5}$/.test(port)) return undefined;
+  if (options.bareIpv6 === true && host.includes(":")) {
+    return isIpv6Address(host) ? withPort(`[${host}]`, port, lowest) : undefined;
+  }
   const hostOk = /^[\d.]+$/.test(host) ? isIpv4Address(host) : isHostname(host);
   return hostOk ? withPort(host, port, lowest) : undefined;
 }

@@ -29,6 +29,7 @@ Deno.test("defaults match the original's documented defaults", () => {
     vast: "localhost:42000",
     vast_binary: "vast",
     threatbus: "localhost:13370",
+    threatbus_format: "stix2",
     snapshot: 30,
     live_match: false,
     retro_match: true,

@@ -3,7 +3,10 @@
  * broker on real ZeroMQ sockets and the `vast` command-line emulator.
  */
 import { stringify } from "yaml";
-import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import {
+  ThreatBusEmulator,
+  type ThreatBusEmulatorOptions,
+} from "../emulators/threatbus_emulator.ts";
 import { fastVastQueries, makeFastVastBinary } from "../emulators/fast_vast.ts";
 import { matcherIocs as readMatcherIocs } from "../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
@@ -110,6 +113,13 @@ export interface ScenarioOptions {
   readonly configText?: string;
   /** Indicators the emulator sends after a subscription with snapshot > 0. */
   readonly snapshot?: unknown[];
+  /**
+   * More settings of the Threat Bus emulator, e.g. `format: "legacy"` for
+   * Threat Bus 2020.12 (then `snapshot` holds intel) or `advertisedHost`.
+   */
+  readonly broker?: Omit<ThreatBusEmulatorOptions, "snapshot">;
+  /** Command-line arguments after `-c <config>`, e.g. `["--threatbus-format", "legacy"]`. */
+  readonly args?: readonly string[];
   /** Start with Threat Bus stopped, its ports reserved; `emulator.restart()` brings it up. */
   readonly threatBusDown?: boolean;
   /**
@@ -139,9 +149,10 @@ export interface Scenario extends AsyncDisposable {
 export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-it-" });
   const callsFile = `${dir}/vast-calls.ndjson`;
-  const emulator = await ThreatBusEmulator.start(
-    options.snapshot === undefined ? {} : { snapshot: options.snapshot },
-  );
+  const emulator = await ThreatBusEmulator.start({
+    ...options.broker,
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
   if (options.threatBusDown === true) await emulator.stop();
   const queriesFile = `${dir}/vast-queries.txt`;
   const gateFile = `${dir}/vast-gate`;
@@ -172,7 +183,15 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   };
   await Deno.writeTextFile(`${dir}/config.yaml`, options.configText ?? stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_PERMISSIONS, MAIN, "-c", `${dir}/config.yaml`],
+    args: [
+      "run",
+      "--quiet",
+      ...RUN_PERMISSIONS,
+      MAIN,
+      "-c",
+      `${dir}/config.yaml`,
+      ...(options.args ?? []),
+    ],
     cwd: dir,
     env: {
       NO_COLOR: "1",

@@ -6,7 +6,7 @@
 
 import type { Backoff } from "../../async/backoff.ts";
 import { parseCommandTemplate } from "../../core/command_template.ts";
-import type { Clock, Logger, SightingSink } from "../../ports.ts";
+import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
 import { CommandSink } from "./command_sink.ts";
 import { FileSink } from "./file_sink.ts";
 import { PerSightingCommandSink } from "./per_sighting_command_sink.ts";
@@ -15,7 +15,7 @@ import { type SinkFormat, streamSink } from "./stdout_sink.ts";
 /** The settings that choose the sink (a `Config` fits). */
 export interface SinkSettings {
   readonly sink?: string | undefined;
-  readonly sink_format?: SinkFormat | undefined;
+  readonly sink_format?: "context" | "sighting" | undefined;
 }
 
 /** Tuning knobs; every one has a default. */
@@ -40,6 +40,11 @@ export interface SinkParts {
   readonly clock: Clock;
   /** Returned when no sink is configured. */
   readonly threatBusSink: SightingSink;
+  /**
+   * Writes the whole sighting for `sink_format: sighting`: the wire codec's
+   * serialiser. Default the STIX-2.1 JSON.
+   */
+  readonly sightingLine?: ((sighting: Sighting) => string) | undefined;
   readonly tuning?: SinkTuning | undefined;
   /** Told of every line a buffering sink had to drop (its target was down too long). */
   readonly onDropped?: ((lines: number) => void) | undefined;
@@ -66,7 +71,9 @@ const FILE_PREFIX = /^file:/i;
  */
 export function createSink(settings: SinkSettings, parts: SinkParts): ConfiguredSink {
   const { sink } = settings;
-  const format = settings.sink_format ?? "context";
+  const format: SinkFormat = (settings.sink_format ?? "context") === "context"
+    ? "context"
+    : parts.sightingLine ?? "sighting";
   const tuning = parts.tuning ?? {};
   const log = parts.logger.child("sink");
   if (sink === undefined) return withKind(parts.threatBusSink, "threatbus");

@@ -2,11 +2,16 @@ import { contextJson, sightingJson } from "../../core/sighting.ts";
 import type { Sighting, SightingSink } from "../../ports.ts";
 import { LineWriter } from "./line_writer.ts";
 
-/** Which part of a sighting a line-delimited sink writes. */
-export type SinkFormat = "context" | "sighting";
+/**
+ * What a line-delimited sink writes per sighting: its context, the whole
+ * STIX-2.1 sighting, or what a function makes of it (the wire codec's
+ * sighting, for `sink_format: sighting` in another wire format).
+ */
+export type SinkFormat = "context" | "sighting" | ((sighting: Sighting) => string);
 
 /** Serialises one sighting as a sink line. */
 export function sinkLine(sighting: Sighting, format: SinkFormat): string {
+  if (typeof format === "function") return format(sighting);
   return format === "context" ? contextJson(sighting) : sightingJson(sighting);
 }
 

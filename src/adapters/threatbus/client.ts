@@ -12,10 +12,18 @@ import { ThreatBusInbound } from "./inbound.ts";
 import { ThreatBusManagement } from "./management.ts";
 import { resolveThreatBusOptions, type ThreatBusOptions } from "./options.ts";
 import { ThreatBusOutbound } from "./outbound.ts";
-import { expectSuccess, parseSubscribeReply, type ThreatBusSubscription } from "./replies.ts";
+import {
+  type BrokerFormatHint,
+  brokerFormatHint,
+  expectSuccess,
+  parseSubscribeReply,
+  subscribeReplyShape,
+  type ThreatBusSubscription,
+} from "./replies.ts";
 import { type Backoff, backoffDelay } from "../../async/backoff.ts";
 import { rest } from "../../async/sleep.ts";
 import { errorReason } from "../../core/error_text.ts";
+import type { WireFormat } from "../../core/wire_codec.ts";
 
 export type { ThreatBusOptions } from "./options.ts";
 
@@ -24,6 +32,7 @@ export class ThreatBusClient implements ThreatBus {
   readonly #hostname: string;
   readonly #endpoint: string;
   readonly #topic: string | readonly string[];
+  readonly #format: WireFormat;
   readonly #snapshot: number;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -46,6 +55,7 @@ export class ThreatBusClient implements ThreatBus {
     this.#hostname = settings.address.hostname;
     this.#endpoint = options.endpoint;
     this.#topic = settings.topic;
+    this.#format = settings.format;
     this.#snapshot = settings.snapshot;
     this.#logger = options.logger;
     this.#clock = options.clock;
@@ -160,14 +170,18 @@ export class ThreatBusClient implements ThreatBus {
     for (let attempt = 1;; attempt++) {
       const delayMs = backoffDelay(attempt - 1, this.#backoff);
       try {
-        const subscription = await this.#requestSubscription(signal);
+        const { subscription, hint } = await this.#requestSubscription(signal);
         this.#logger.info("Subscribed to Threat Bus", {
           endpoint: this.#endpoint,
           topic: this.#topic,
           snapshot: this.#snapshot,
           p2p: subscription.p2p,
+          broker: hint.broker,
           attempt,
         });
+        if (hint.mismatch !== undefined) {
+          this.#logger.warning(`threatbus_format is ${this.#format}, but ${hint.mismatch}`);
+        }
         return subscription;
       } catch (error) {
         if (signal.aborted) return undefined;
@@ -182,12 +196,15 @@ export class ThreatBusClient implements ThreatBus {
     }
   }
 
-  async #requestSubscription(signal: AbortSignal): Promise<ThreatBusSubscription> {
+  async #requestSubscription(
+    signal: AbortSignal,
+  ): Promise<{ subscription: ThreatBusSubscription; hint: BrokerFormatHint }> {
     const reply = await this.#management.request(
       { action: "subscribe", topic: this.#topic, snapshot: this.#snapshot },
       signal,
     );
-    return parseSubscribeReply(reply, this.#hostname);
+    const subscription = parseSubscribeReply(reply, this.#hostname);
+    return { subscription, hint: brokerFormatHint(subscribeReplyShape(reply), this.#format) };
   }
 
   #adopt(subscription: ThreatBusSubscription): void {

@@ -4,6 +4,7 @@
  */
 
 import { type Backoff, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
+import type { WireFormat } from "../../core/wire_codec.ts";
 import type { Clock, Logger } from "../../ports.ts";
 import { threatBusAddress } from "./address.ts";
 import type { TcpAddress } from "../zmtp/transport.ts";
@@ -14,6 +15,11 @@ export interface ThreatBusOptions {
   readonly endpoint: string;
   /** The subscription topic(s), e.g. `stix2/indicator`. */
   readonly topic: string | readonly string[];
+  /**
+   * The wire format `topic` belongs to; a subscribe reply that suggests
+   * another one is logged with a hint. Default `stix2`.
+   */
+  readonly format?: WireFormat | undefined;
   /** Days of history to ask for; 0 asks for none. */
   readonly snapshot: number;
   readonly logger: Logger;
@@ -47,6 +53,7 @@ export interface ThreatBusSettings {
   /** The management socket, from `endpoint`. */
   readonly address: TcpAddress;
   readonly topic: string | readonly string[];
+  readonly format: WireFormat;
   readonly snapshot: number;
   readonly requestTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -93,6 +100,7 @@ export function resolveThreatBusOptions(options: ThreatBusOptions): ThreatBusSet
   return {
     address,
     topic,
+    format: options.format ?? "stix2",
     snapshot: options.snapshot,
     requestTimeoutMs,
     heartbeatIntervalMs,

@@ -1,0 +1,116 @@
+/**
+ * `threatbus_format: legacy` end to end: the real program against the broker
+ * emulator speaking Threat Bus 2020.12's format (PROTOCOL.md section 8), which
+ * judges every sighting by that broker's rules.
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { vastQuery } from "../../src/core/vast_query.ts";
+import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
+import { normalizePythonTimestamp } from "../emulators/legacy/python_datetime.ts";
+import type { LegacySighting, ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
+import { EVENTS_FACTS, EVENTS_PATH } from "../fixtures/events_facts.ts";
+import { queriedValues } from "../query_values.ts";
+import { freePort, pollUntil, scrapeMetrics, startLiveScenario, startScenario } from "./harness.ts";
+
+const LEGACY = { broker: { format: "legacy" }, config: { threatbus_format: "legacy" } } as const;
+
+/** An intel as a 2020.12 app publishes it; the emulated broker re-encodes it. */
+function intel(
+  id: string,
+  type: string,
+  indicator: string[],
+  options: { operation?: "ADD" | "REMOVE"; ts?: string } = {},
+): Record<string, unknown> {
+  const intelType = legacyIntelType(type);
+  if (intelType === undefined) throw new Error(`no intel type ${type}`);
+  return {
+    ts: options.ts ?? "2020-09-04T11:21:13.663164",
+    id,
+    data: { source: "MISP", indicator, intel_type: intelType },
+    operation: options.operation ?? "ADD",
+  };
+}
+
+/** The fixture's events that `query` returns, as `vast export json` prints them. */
+async function eventsOf(...queries: string[]): Promise<Record<string, unknown>[]> {
+  const parsed = queries.map(parseQuery);
+  const lines = (await Deno.readTextFile(EVENTS_PATH)).split("\n").filter((l) => l !== "");
+  return lines.map((l) => JSON.parse(l))
+    .filter((row) => parsed.some((query) => matchesQuery(query, row.schema, row.event)))
+    .map((row) => row.event);
+}
+
+/** What the broker made of every sighting: all accepted, none refused. */
+function accepted(emulator: ThreatBusEmulator): readonly LegacySighting[] {
+  deepEqual(emulator.rejectedSightings, [], "every sighting passes Threat Bus 2020.12's decoder");
+  return emulator.sightings;
+}
+
+/** The context a legacy sighting of `event` carries. */
+function withSource(event: Record<string, unknown>): Record<string, unknown> {
+  return { ...event, source: "VAST" };
+}
+
+/** The event's time as the original wrote it: Python's str() of what dateutil read. */
+function eventTs(event: Record<string, unknown>): string | undefined {
+  const raw = event.ts ?? event.timestamp;
+  return typeof raw === "string" ? normalizePythonTimestamp(raw) : undefined;
+}
+
+/** Sorts JSON texts, for comparing multisets of objects. */
+function sortedJson(values: readonly unknown[]): string[] {
+  return values.map((value) => JSON.stringify(value)).sort();
+}
+
+Deno.test("legacy: intel becomes retro queries, and each result a threatbus/sighting the broker accepts", async () => {
+  // A broker bound to all interfaces names 0.0.0.0 in its endpoints.
+  await using s = await startScenario({
+    ...LEGACY,
+    broker: { ...LEGACY.broker, advertisedHost: "0.0.0.0" },
+  });
+  await s.emulator.waitForSubscriber();
+  const domain = intel("86", "DOMAIN", ["evil.com"]);
+  const address = intel("87", "IPDST", ["6.6.6.6"], { ts: "2021-03-01 10:00:00+00:00" });
+  const absent = intel("88", "IPSRC", [EVENTS_FACTS.absentIp]);
+  for (const item of [domain, address, absent]) {
+    equal((await s.emulator.publishIntel(item)).sent, 1);
+  }
+  const total = EVENTS_FACTS.domain.events + EVENTS_FACTS.ipv4.events;
+  await s.emulator.waitForSightings(total, 20_000);
+  await s.bridge.waitFor(
+    () => (s.bridge.stderr.match(/Retro query finished/g) ?? []).length === 3,
+    "3 finished queries",
+  );
+  const sightings = accepted(s.emulator);
+  equal(sightings.length, total);
+  ok(s.emulator.received.every((frame) => frame.topic === "threatbus/sighting"));
+  const domainEvents = await eventsOf(vastQuery({ type: "domain", value: "evil.com" }));
+  const addressEvents = await eventsOf("6.6.6.6");
+  for (
+    const [id, ioc, events] of [["86", "evil.com", domainEvents], [
+      "87",
+      "6.6.6.6",
+      addressEvents,
+    ]] as const
+  ) {
+    const mine = sightings.filter((sighting) => sighting.intel === id);
+    deepEqual(
+      sortedJson(mine.map((sighting) => sighting.context)),
+      sortedJson(events.map(withSource)),
+    );
+    for (const sighting of mine) {
+      deepEqual(sighting.ioc, [ioc]);
+      const { ts } = JSON.parse(sighting.body);
+      // Written as Python's str(datetime) already: the broker reads back what was sent.
+      equal(ts, sighting.ts);
+      const expected = eventTs(sighting.context);
+      if (expected !== undefined) equal(ts, expected);
+    }
+  }
+  const subscribe = s.emulator.managementLog.find((record) => record.action === "subscribe");
+  equal(subscribe?.topic, "threatbus/intel");
+  equal(subscribe?.covered, true);
+  ok(s.bridge.stderr.includes("likely Threat Bus 2020.x"), "the log names the broker's format");
+  ok(!s.bridge.stderr.includes("set threatbus_format"), s.bridge.stderr);
+});
