@@ -57,7 +57,9 @@ const IntelSchema = z.looseObject({
   // The broker writes str(id); a number from elsewhere means the same.
   id: z.union([z.string(), z.number().int()], { error: "must be a string" }).transform(String),
   data: z.looseObject({
-    indicator: z.array(z.string(), { error: "must be a list of strings" })
+    indicator: z.array(z.string({ error: "must be a string" }), {
+      error: "must be a list of strings",
+    })
       .min(1, { error: "must not be empty" }),
     intel_type: z.number({ error: "must be a number" }).int({ error: "must be a whole number" }),
   }, { error: "must be an object with indicator and intel_type" }),
@@ -99,7 +101,7 @@ export function decodeLegacyIntel(body: string): LegacyIntelOutcome {
       kind: "unsupported",
       reason: `intel ${
         JSON.stringify(id)
-      } is of type ${typeName} (${data.intel_type}), which VAST is not asked for; matched types: ${
+      } is of type ${typeName} (${data.intel_type}), which this bridge does not match; matched types: ${
         matchableIntelTypes().join(", ")
       }`,
     };

@@ -197,3 +197,22 @@ Deno.test("a failing read is a ConfigError with the cause", async () => {
   assert.deepEqual(error.errors, ['Cannot read config file "/x/config.yaml": permission denied']);
   assert.equal(error.cause, failure);
 });
+
+Deno.test("overrides from the command line win over the file and the environment", async () => {
+  await withTempDir({ "config.yaml": "threatbus_format: stix2\nsnapshot: 3\n" }, async (cwd) => {
+    const loaded = await loadConfig({
+      cwd,
+      env: { VAST_THREATBUS_THREATBUS_FORMAT: "stix2" },
+      overrides: { threatbus_format: "legacy" },
+    });
+    assert.equal(loaded.config.threatbus_format, "legacy");
+    assert.equal(loaded.config.snapshot, 3);
+    const error = await configError(
+      loadConfig({ cwd, env: {}, overrides: { threatbus_format: "2020" } }),
+    );
+    assert.match(
+      error.errors.join("\n"),
+      /"threatbus_format": got "2020", expected one of stix2, legacy/,
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { type BridgeDeps, type BridgeSettings, runBridge } from "../../src/app/bridge.ts";
+import { legacyCodec } from "../../src/core/codec_legacy.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { FakeClock } from "../fake_clock.ts";
@@ -272,4 +273,40 @@ Deno.test("live settings without a live backend fail at start and close everythi
   );
   equal(sink.closed, 1);
   equal(threatBus.closed, 1);
+});
+
+Deno.test("legacy intel: matched like any indicator; unmatchable types counted as unsupported", async () => {
+  const backend = new FakeBackend({ "6.6.6.6": ['{"ts":"2021-03-01T10:00:00Z"}'] });
+  const { deps, threatBus, sink, logger } = setup({ codec: legacyCodec() }, backend);
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  const intel = (id: string, type: number, indicator: string[]) => ({
+    type: "intel",
+    body: JSON.stringify({
+      ts: "2020-09-04 11:21:13",
+      id,
+      data: { indicator, intel_type: type },
+      operation: "ADD",
+    }),
+  });
+  threatBus.inbound.push(intel("7", 15, ["EvilBot/1.0"]));
+  threatBus.inbound.push({ type: "snapshotrequest", body: "{}" });
+  threatBus.inbound.push(intel("8", 1, ["6.6.6.6"]));
+  await until(() => sink.sightings.length === 1);
+  controller.abort();
+  await running;
+  deepEqual(backend.queries.map((q) => q.ioc), [{ type: "ip", value: "6.6.6.6" }]);
+  deepEqual(sink.sightings[0]?.x_threatbus_indicator?.x_threatbus_intel, {
+    id: "8",
+    indicator: ["6.6.6.6"],
+    intel_type: "IPSRC",
+  });
+  const warnings = logger.records.filter((r) => r.level === "WARNING");
+  equal(warnings.length, 1, JSON.stringify(warnings));
+  equal(warnings[0]?.message, "Skipping indicator");
+  const { counters } = deps.metrics.takeSnapshot();
+  deepEqual(
+    [counters.indicators_skipped_unsupported_pattern, counters.added_iocs],
+    [1, 1],
+  );
 });

@@ -1,10 +1,12 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { type SourceLine, type SweepDeps, sweepIndicators } from "../../src/app/sweep.ts";
+import { legacyCodec } from "../../src/core/codec_legacy.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { IndicatorSourceParser } from "../../src/core/indicator_source.ts";
 import type { PointIoc } from "../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { SweepTally } from "../../src/core/sweep_summary.ts";
+import type { WireCodec } from "../../src/core/wire_codec.ts";
 import type {
   Backend,
   RetroQueryOptions,
@@ -105,6 +107,7 @@ function setup(
     backend?: ScriptedBackend;
     lines?: AsyncIterable<SourceLine>;
     threatBus?: FakeThreatBus;
+    codec?: WireCodec;
     settings?: Partial<SweepDeps["settings"]>;
     sink?: SightingSink;
     printed?: string[];
@@ -122,7 +125,12 @@ function setup(
       lines: options.lines ?? linesOf(""),
       parser: new IndicatorSourceParser({ timestampMs: clock.now() }),
     }
-    : { kind: "threatbus", threatBus: options.threatBus, codec: stix2Codec(), idleMs: 10_000 };
+    : {
+      kind: "threatbus",
+      threatBus: options.threatBus,
+      codec: options.codec ?? stix2Codec(),
+      idleMs: 10_000,
+    };
   const deps: SweepDeps = {
     settings: {
       maxEvents: 7,
@@ -447,4 +455,35 @@ Deno.test("transform_context rewrites each context before delivery", async () =>
     alert: JSON.parse(EVENT_A),
     ioc: "evil.com",
   });
+});
+
+Deno.test("a legacy sweep: intel is queried, unmatchable types and broken intel are counted", async () => {
+  const threatBus = new FakeThreatBus();
+  const backend = new ScriptedBackend({ "evil.com": [EVENT_A] });
+  const { deps, clock, tally, sink, logger } = setup({ backend, threatBus, codec: legacyCodec() });
+  const sweeping = sweepIndicators(deps, new AbortController().signal);
+  const intel = (id: string, type: number, indicator: string[]) => ({
+    type: "intel",
+    body: JSON.stringify({
+      ts: "2020-09-04 11:21:13",
+      id,
+      data: { indicator, intel_type: type },
+      operation: "ADD",
+    }),
+  });
+  threatBus.inbound.push(intel("1", 11, ["evil.com"]));
+  threatBus.inbound.push(intel("2", 5, ["a@evil.com"]));
+  threatBus.inbound.push({ type: "intel", body: "{" });
+  threatBus.inbound.push({ type: "sighting", body: "{}" });
+  await until(() => tally.figures().indicatorsRead === 3);
+  await clock.advance(10_000);
+  const figures = await sweeping;
+  equal(figures.queries, 1);
+  deepEqual(
+    [figures.skipped["unsupported-pattern"], figures.skipped.unreadable],
+    [1, 1],
+  );
+  const [sighting] = (sink as MemorySink).sightings;
+  equal(sighting?.x_threatbus_indicator?.x_threatbus_intel !== undefined, true);
+  ok(logger.records.some((r) => r.level === "WARNING" && /EMAILSRC/.test(String(r.fields.reason))));
 });

@@ -99,3 +99,28 @@ Deno.test("the help text covers every subcommand and option", () => {
     assert.ok(HELP_TEXT.includes(text), text);
   }
 });
+
+Deno.test("--threatbus-format picks the wire format for run and check, in any case", () => {
+  assert.deepEqual(parseCommandLine(["--threatbus-format", "legacy"]), {
+    kind: "run",
+    threatbusFormat: "legacy",
+  });
+  assert.deepEqual(parseCommandLine(["run", "-c", "a.yaml", "--threatbus-format=STIX2"]), {
+    kind: "run",
+    configPath: "a.yaml",
+    threatbusFormat: "stix2",
+  });
+  assert.deepEqual(parseCommandLine(["check", "--threatbus-format", " Legacy "]), {
+    kind: "check",
+    threatbusFormat: "legacy",
+  });
+  for (const args of [["--threatbus-format", "stix"], ["check", "--threatbus-format", ""]]) {
+    const command = parseCommandLine(args);
+    assert.equal(command.kind, "usage-error", args.join(" "));
+    assert.match(
+      command.kind === "usage-error" ? command.message : "",
+      /^Cannot parse the command line: --threatbus-format expects stix2 or legacy, got "/,
+    );
+  }
+  assert.ok(HELP_TEXT.includes("--threatbus-format stix2|legacy"));
+});

@@ -79,3 +79,20 @@ Deno.test("the help texts mention every option", () => {
   }
   equal(SWEEP_USAGE.split("\n").length, 2);
 });
+
+Deno.test("--threatbus-format applies to sweeps from Threat Bus and from files", () => {
+  deepEqual(parseSweepArgs(["--threatbus-format", "legacy"]), {
+    kind: "sweep",
+    options: { idleSeconds: 10, dryRun: false, threatbusFormat: "legacy" },
+  });
+  deepEqual(parseSweepArgs(["--indicators", "-", "--threatbus-format", "STIX2"]), {
+    kind: "sweep",
+    options: { idleSeconds: 10, indicators: "-", dryRun: false, threatbusFormat: "stix2" },
+  });
+  ok(
+    usageError(["--threatbus-format", "2020"]).includes(
+      "--threatbus-format expects stix2 or legacy",
+    ),
+  );
+  ok(SWEEP_OPTIONS_HELP.includes("--threatbus-format"));
+});

@@ -13,3 +13,16 @@ Deno.test("parseEndpoint splits host and port, keeping IPv6 brackets", () => {
   assert.equal(parseEndpoint("-bad-:1"), undefined);
   assert.equal(parseEndpoint("host:12ab"), undefined);
 });
+
+Deno.test("parseEndpoint reads a bare IPv6 host before the last colon only when asked", () => {
+  assert.equal(parseEndpoint(":::13371"), undefined);
+  assert.deepEqual(parseEndpoint(":::13371", { bareIpv6: true }), { host: "[::]", port: 13371 });
+  assert.deepEqual(parseEndpoint("2001:db8::1:80", { bareIpv6: true }), {
+    host: "[2001:db8::1]",
+    port: 80,
+  });
+  assert.deepEqual(parseEndpoint("[::1]:80", { bareIpv6: true }), { host: "[::1]", port: 80 });
+  assert.deepEqual(parseEndpoint("h:80", { bareIpv6: true }), { host: "h", port: 80 });
+  assert.equal(parseEndpoint("1::2::3:80", { bareIpv6: true }), undefined);
+  assert.equal(parseEndpoint("::1:0", { bareIpv6: true }), undefined);
+});

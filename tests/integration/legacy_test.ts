@@ -6,13 +6,14 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { vastQuery } from "../../src/core/vast_query.ts";
 import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
+import { decodeLegacySighting } from "../emulators/legacy/legacy_sighting.ts";
 import { normalizePythonTimestamp } from "../emulators/legacy/python_datetime.ts";
 import type { LegacySighting, ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
 import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
 import { EVENTS_FACTS, EVENTS_PATH } from "../fixtures/events_facts.ts";
-import { queriedValues } from "../query_values.ts";
-import { freePort, pollUntil, scrapeMetrics, startLiveScenario, startScenario } from "./harness.ts";
+import { startScenario } from "./harness.ts";
 
+const ORIGINAL_CONFIG = new URL("../fixtures/original_config.yaml", import.meta.url);
 const LEGACY = { broker: { format: "legacy" }, config: { threatbus_format: "legacy" } } as const;
 
 /** An intel as a 2020.12 app publishes it; the emulated broker re-encodes it. */
@@ -113,4 +114,97 @@ Deno.test("legacy: intel becomes retro queries, and each result a threatbus/sigh
   equal(subscribe?.covered, true);
   ok(s.bridge.stderr.includes("likely Threat Bus 2020.x"), "the log names the broker's format");
   ok(!s.bridge.stderr.includes("set threatbus_format"), s.bridge.stderr);
+});
+
+Deno.test("legacy with sink STDOUT prints contexts, and with sink_format sighting the 2020.12 sighting", async () => {
+  for (const sinkFormat of ["context", "sighting"] as const) {
+    await using s = await startScenario({
+      ...LEGACY,
+      config: { ...LEGACY.config, sink: "STDOUT", sink_format: sinkFormat },
+    });
+    await s.emulator.waitForSubscriber();
+    await s.emulator.publishIntel(intel("86", "URL", [EVENTS_FACTS.url.value]));
+    await s.bridge.waitFor(
+      () => s.bridge.stdoutLines.length >= EVENTS_FACTS.url.events,
+      "the sink to print every match",
+    );
+    equal((await s.bridge.stop("SIGTERM")).code, 0);
+    const lines = s.bridge.stdoutLines.map((line) => JSON.parse(line));
+    const events = await eventsOf(vastQuery({ type: "url", value: EVENTS_FACTS.url.value }));
+    equal(s.emulator.received.length, 0, "nothing goes to Threat Bus with a sink");
+    if (sinkFormat === "context") {
+      // The seed's rule: only the context, as VAST printed the event.
+      deepEqual(sortedJson(lines), sortedJson(events));
+      continue;
+    }
+    for (const line of lines) {
+      const outcome = decodeLegacySighting(JSON.stringify(line));
+      ok(outcome.ok, JSON.stringify(line));
+      deepEqual(Object.keys(line), ["ts", "intel", "context", "ioc"]);
+      equal(line.intel, "86");
+      deepEqual(line.ioc, [EVENTS_FACTS.url.value]);
+    }
+    deepEqual(sortedJson(lines.map((line) => line.context)), sortedJson(events.map(withSource)));
+  }
+});
+
+Deno.test("the seed-era config runs against a 2020.12 broker with one key, or one option", async () => {
+  const original = await Deno.readTextFile(ORIGINAL_CONFIG);
+  for (
+    const [configText, args] of [
+      [`${original}threatbus_format: legacy\n`, []],
+      [original, ["--threatbus-format", "legacy"]],
+    ] as const
+  ) {
+    await using s = await startScenario({
+      configText,
+      args,
+      broker: { format: "legacy" },
+      snapshot: [intel("117614", "IPSRC", [EVENTS_FACTS.ipv4.value])],
+      env: ({ emulator, vastBinary }) => ({
+        VAST_THREATBUS_THREATBUS: emulator.manageEndpoint,
+        VAST_THREATBUS_VAST_BINARY: vastBinary,
+      }),
+    });
+    await s.bridge.waitFor(
+      () => s.bridge.stdoutLines.length >= EVENTS_FACTS.ipv4.events,
+      "the sink to print every context",
+    );
+    equal((await s.bridge.stop("SIGTERM")).code, 0);
+    equal(s.bridge.stdoutLines.length, EVENTS_FACTS.ipv4.events);
+    deepEqual(s.emulator.requests[0]?.request, {
+      action: "subscribe",
+      topic: "threatbus/intel",
+      snapshot: 30,
+    });
+    ok(!/Cannot use config key|set threatbus_format/.test(s.bridge.stderr), s.bridge.stderr);
+  }
+});
+
+// Until issue 15 lands, `[domain-name:value = 'x'] OR [ipv4-addr:value = 'y']` is skipped as an
+// unsupported pattern; the lead enables this test after merging issue 15.
+Deno.test({
+  name: "legacy: DOMAIN_IP is one intel with two IoCs; each event matching either is one sighting",
+  ignore: true,
+  fn: async () => {
+    await using s = await startScenario(LEGACY);
+    await s.emulator.waitForSubscriber();
+    const both = intel("92", "DOMAIN_IP", [EVENTS_FACTS.domain.value, EVENTS_FACTS.ipv4.value]);
+    equal((await s.emulator.publishIntel(both)).sent, 1);
+    const events = await eventsOf(
+      vastQuery({ type: "domain", value: EVENTS_FACTS.domain.value }),
+      EVENTS_FACTS.ipv4.value,
+    );
+    await s.emulator.waitForSightings(events.length, 20_000);
+    await s.bridge.waitFor(
+      () => s.bridge.stderr.includes("Retro query finished"),
+      "the query to finish",
+    );
+    const sightings = accepted(s.emulator);
+    deepEqual(sortedJson(sightings.map((x) => x.context)), sortedJson(events.map(withSource)));
+    for (const sighting of sightings) {
+      equal(sighting.intel, "92");
+      deepEqual(sighting.ioc, [EVENTS_FACTS.domain.value, EVENTS_FACTS.ipv4.value]);
+    }
+  },
 });

@@ -163,3 +163,26 @@ Deno.test("on SIGTERM a program drains its sink: every accepted sighting arrives
     assert.equal(received.at(-1), accepted - 1);
   }
 });
+
+Deno.test("sink_format sighting writes the wire codec's sighting; context stays the context", async () => {
+  await using dir = await tempDir("sink_factory_");
+  const sightingLine = (sighting: { id: string }) => `{"legacy":"${sighting.id}"}`;
+  for (const sink of ["STDOUT", `file:${dir.path}/out.json`]) {
+    for (const format of ["sighting", "context"] as const) {
+      const made = make({ sink, sink_format: format }, { sightingLine });
+      await made.sink.write(retroOf(1));
+      await made.sink.close();
+      const text = sink === "STDOUT"
+        ? made.stdout.text()
+        : await Deno.readTextFile(`${dir.path}/out.json`);
+      const expected = format === "sighting"
+        ? { legacy: retroOf(1).id }
+        : retroOf(1).x_threatbus_sighting_context;
+      assert.deepEqual(
+        JSON.parse(text.trim().split("\n").at(-1) ?? ""),
+        expected,
+        `${sink} ${format}`,
+      );
+    }
+  }
+});

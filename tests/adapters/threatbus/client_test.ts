@@ -346,3 +346,44 @@ Deno.test("an IPv6 literal endpoint is reached over IPv6", async () => {
   });
   assert.throws(() => newBus("[::1:9"), TypeError);
 });
+
+Deno.test("a Threat Bus 2020.12 broker: endpoints on all interfaces, intel and sightings flow", async () => {
+  for (const advertisedHost of ["0.0.0.0", "::"]) {
+    await using emulator = await ThreatBusEmulator.start({ format: "legacy", advertisedHost });
+    await using t = openBus(emulator.manageEndpoint, {
+      topic: "threatbus/intel",
+      format: "legacy",
+    });
+    await emulator.waitForSubscriber();
+    const intel = {
+      ts: "2020-09-04 11:21:13.663164",
+      id: "86",
+      data: { indicator: ["evil.com"], intel_type: 11 },
+      operation: "ADD",
+    };
+    assert.equal((await emulator.publishIntel(intel)).sent, 1);
+    await waitUntil(() => t.frames.length === 1, "the intel");
+    assert.equal(t.frames[0]?.type, "intel");
+    const body = '{"ts":"2020-09-04 11:21:14","intel":"86","context":{},"ioc":["evil.com"]}';
+    await t.bus.publish({ topic: "threatbus/sighting", body });
+    await emulator.waitForSightings(1);
+    assert.equal(emulator.sightings[0]?.intel, "86");
+    const subscribed = messages(t.records, "INFO", "Subscribed to Threat Bus");
+    assert.match(String(subscribed[0]?.fields.broker), /Threat Bus 2020\.x/);
+    assert.deepEqual(messages(t.records, "WARNING", ""), [], advertisedHost);
+  }
+});
+
+Deno.test("a reply of the other format's shape is logged once per subscription with the fix", async () => {
+  await using legacy = await ThreatBusEmulator.start({ format: "legacy" });
+  await using t = openBus(legacy.manageEndpoint);
+  await legacy.waitForSubscriber();
+  await waitUntil(
+    () => messages(t.records, "WARNING", "set threatbus_format: legacy").length === 1,
+    "the hint",
+  );
+  assert.match(
+    messages(t.records, "WARNING", "")[0]?.message ?? "",
+    /^threatbus_format is stix2, but Threat Bus replied like a 2020\.x broker/,
+  );
+});
