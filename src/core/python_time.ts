@@ -7,15 +7,23 @@
  * language ("May 16 2022") is left out: no broker or VAST writes it.
  */
 
-/** A Python `datetime`; `offsetMinutes` undefined means naive (no zone). */
-export interface PythonTime {
+/** A day of the calendar; `month` and `day` count from 1. */
+export interface CalendarDay {
   readonly year: number;
   readonly month: number;
   readonly day: number;
+}
+
+/** A time of day, to the microsecond (all a Python `datetime` holds). */
+export interface TimeOfDay {
   readonly hour: number;
   readonly minute: number;
   readonly second: number;
   readonly microsecond: number;
+}
+
+/** A Python `datetime`; `offsetMinutes` undefined means naive (no zone). */
+export interface PythonTime extends CalendarDay, TimeOfDay {
   /** Minutes east of UTC; undefined for a naive time. */
   readonly offsetMinutes: number | undefined;
 }
@@ -34,7 +42,7 @@ export function parsePythonTime(text: string): PythonTime | undefined {
   const scan: Scan = { text: text.trim(), at: 0 };
   const date = readDate(scan);
   if (date === undefined) return undefined;
-  let clock: Clock = { hour: 0, minute: 0, second: 0, microsecond: 0 };
+  let clock: TimeOfDay = { hour: 0, minute: 0, second: 0, microsecond: 0 };
   let offsetMinutes: number | undefined;
   if (scan.at < scan.text.length) {
     if (!skipSeparator(scan)) return undefined;
@@ -104,15 +112,8 @@ export function pythonTimeOfEpochMs(epochMs: number): PythonTime {
   };
 }
 
-interface Clock {
-  readonly hour: number;
-  readonly minute: number;
-  readonly second: number;
-  readonly microsecond: number;
-}
-
 /** `YYYY-MM-DD` (month and day may have one digit) or `YYYYMMDD`. */
-function readDate(scan: Scan): { year: number; month: number; day: number } | undefined {
+function readDate(scan: Scan): CalendarDay | undefined {
   const year = readDigits(scan, 4, 4);
   if (year === undefined) return undefined;
   const extended = scan.text[scan.at] === "-";
@@ -140,7 +141,7 @@ function skipSeparator(scan: Scan): boolean {
 }
 
 /** `H:MM[:SS[.f…]]` or `HH[MM[SS[.f…]]]`; the fraction may follow a `.` or a `,`. */
-function readClock(scan: Scan): Clock | undefined {
+function readClock(scan: Scan): TimeOfDay | undefined {
   const hour = readDigits(scan, 1, 2);
   if (hour === undefined) return undefined;
   if (scan.text[scan.at] === ":") {

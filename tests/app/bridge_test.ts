@@ -4,6 +4,7 @@ import { legacyCodec } from "../../src/core/codec_legacy.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { FakeClock } from "../fake_clock.ts";
+import { legacyIntelFrame } from "../fixtures/legacy_intel.ts";
 import { FakeBackend, FakeThreatBus, MemorySink, recordingLogger, until } from "../fakes.ts";
 
 const settings: BridgeSettings = {
@@ -280,18 +281,9 @@ Deno.test("legacy intel: matched like any indicator; unmatchable types counted a
   const { deps, threatBus, sink, logger } = setup({ codec: legacyCodec() }, backend);
   const controller = new AbortController();
   const running = runBridge(deps, controller.signal);
-  const intel = (id: string, type: number, indicator: string[]) => ({
-    type: "intel",
-    body: JSON.stringify({
-      ts: "2020-09-04 11:21:13",
-      id,
-      data: { indicator, intel_type: type },
-      operation: "ADD",
-    }),
-  });
-  threatBus.inbound.push(intel("7", 15, ["EvilBot/1.0"]));
+  threatBus.inbound.push(legacyIntelFrame("7", "USERAGENT", ["EvilBot/1.0"]));
   threatBus.inbound.push({ type: "snapshotrequest", body: "{}" });
-  threatBus.inbound.push(intel("8", 1, ["6.6.6.6"]));
+  threatBus.inbound.push(legacyIntelFrame("8", "IPSRC", ["6.6.6.6"]));
   await until(() => sink.sightings.length === 1);
   controller.abort();
   await running;

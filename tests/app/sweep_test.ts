@@ -15,6 +15,7 @@ import type {
   SightingSink,
 } from "../../src/ports.ts";
 import { FakeClock } from "../fake_clock.ts";
+import { legacyIntelFrame } from "../fixtures/legacy_intel.ts";
 import { FakeThreatBus, MemorySink, recordingLogger, until } from "../fakes.ts";
 
 const EVENT_A = '{"ts":"2021-03-01T10:00:00Z","query":"evil.com"}';
@@ -462,17 +463,8 @@ Deno.test("a legacy sweep: intel is queried, unmatchable types and broken intel 
   const backend = new ScriptedBackend({ "evil.com": [EVENT_A] });
   const { deps, clock, tally, sink, logger } = setup({ backend, threatBus, codec: legacyCodec() });
   const sweeping = sweepIndicators(deps, new AbortController().signal);
-  const intel = (id: string, type: number, indicator: string[]) => ({
-    type: "intel",
-    body: JSON.stringify({
-      ts: "2020-09-04 11:21:13",
-      id,
-      data: { indicator, intel_type: type },
-      operation: "ADD",
-    }),
-  });
-  threatBus.inbound.push(intel("1", 11, ["evil.com"]));
-  threatBus.inbound.push(intel("2", 5, ["a@evil.com"]));
+  threatBus.inbound.push(legacyIntelFrame("1", "DOMAIN", ["evil.com"]));
+  threatBus.inbound.push(legacyIntelFrame("2", "EMAILSRC", ["a@evil.com"]));
   threatBus.inbound.push({ type: "intel", body: "{" });
   threatBus.inbound.push({ type: "sighting", body: "{}" });
   await until(() => tally.figures().indicatorsRead === 3);

@@ -151,14 +151,3 @@ Deno.test("intelOf reads only what decodeLegacyIntel wrote", () => {
     indicator: ["a"],
   });
 });
-
-Deno.test("the enum runs from IPSRC 1 to FILENAME_TLSH 47", () => {
-  equal(INTEL_TYPE_NAMES.length, 47);
-  equal(intelTypeValue("IPSRC"), 1);
-  equal(intelTypeValue("DOMAIN_IP"), 12);
-  equal(intelTypeValue("SHA256"), 21);
-  equal(intelTypeValue("FILENAME_TLSH"), 47);
-  equal(intelTypeName(22), "FILENAME_SHA256");
-  equal(intelTypeName(0), undefined);
-  equal(intelTypeName(1.5), undefined);
-});

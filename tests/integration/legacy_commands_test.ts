@@ -4,10 +4,10 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { stringify } from "yaml";
-import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
 import { ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
 import { makeVastBinary } from "../emulators/vast_wrapper.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
+import { legacyIntel } from "../fixtures/legacy_intel.ts";
 import { RUN_PERMISSIONS } from "./harness.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -38,14 +38,7 @@ Deno.test("sweep --threatbus-format legacy takes a 2020.12 snapshot and reports 
   await using emulator = await ThreatBusEmulator.start({
     format: "legacy",
     sockets: "native",
-    snapshot: [
-      {
-        ts: "2020-09-04 11:21:13.663164",
-        id: "117614",
-        data: { indicator: [EVENTS_FACTS.ipv4.value], intel_type: legacyIntelType("IPDST") },
-        operation: "ADD",
-      },
-    ],
+    snapshot: [legacyIntel("117614", "IPDST", [EVENTS_FACTS.ipv4.value])],
   });
   const run = await runProgram(
     [

@@ -4,8 +4,8 @@
  * each skip is one log line with its reason and counts in the metrics.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
+import { legacyIntel as intel } from "../fixtures/legacy_intel.ts";
 import {
   freePort,
   indicator,
@@ -14,15 +14,6 @@ import {
   scrapeMetrics,
   startScenario,
 } from "./harness.ts";
-
-function intel(id: string, type: string, indicator: unknown[]): Record<string, unknown> {
-  return {
-    ts: "2020-09-04 11:21:13.663164",
-    id,
-    data: { indicator, intel_type: legacyIntelType(type) },
-    operation: "ADD",
-  };
-}
 
 /** A legacy scenario with JSON logs and a Prometheus endpoint. */
 function legacyScenario() {
@@ -130,25 +121,22 @@ Deno.test("legacy: intel types that cannot be matched are skipped with a log lin
 });
 
 Deno.test("either reply shape connects in either format; a mismatch is logged with the fix", async () => {
-  // A STIX-2.1 bridge at a 2020.12 broker: subscribed, told what to set.
-  {
-    await using s = await startScenario({ broker: { format: "legacy" } });
+  // A STIX-2.1 bridge at a 2020.12 broker, and a legacy bridge at a STIX-2.1 one.
+  const cases = [
+    { broker: "legacy", bridge: "stix2", topic: "stix2/indicator" },
+    { broker: "stix2", bridge: "legacy", topic: "threatbus/intel" },
+  ] as const;
+  for (const { broker, bridge, topic } of cases) {
+    await using s = await startScenario({
+      broker: { format: broker },
+      config: { threatbus_format: bridge },
+    });
     await s.emulator.waitForSubscriber();
-    await s.bridge.waitFor(
-      () => s.bridge.stderr.includes("set threatbus_format: legacy"),
-      "the hint to set legacy",
-    );
-    equal(s.emulator.managementLog[0]?.topic, "stix2/indicator");
-  }
-  // A legacy bridge at a STIX-2.1 broker: the same the other way round.
-  {
-    await using s = await startScenario({ config: { threatbus_format: "legacy" } });
-    await s.emulator.waitForSubscriber();
-    await s.bridge.waitFor(
-      () => s.bridge.stderr.includes("set threatbus_format: stix2"),
-      "the hint to set stix2",
-    );
-    equal(s.emulator.managementLog[0]?.topic, "threatbus/intel");
+    const hint = `threatbus_format is ${bridge}, but`;
+    await s.bridge.waitFor(() => s.bridge.stderr.includes(hint), hint);
+    ok(s.bridge.stderr.includes(`set threatbus_format: ${broker}`), s.bridge.stderr);
+    equal(s.emulator.managementLog[0]?.topic, topic);
+    if (broker === "legacy") continue;
     // A STIX indicator is refused with the same hint rather than misread.
     await s.emulator.publishIndicator(indicator("[ipv4-addr:value = '6.6.6.6']"));
     await s.bridge.waitFor(

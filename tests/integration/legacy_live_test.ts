@@ -4,28 +4,14 @@
  * intel, and REMOVE takes the intel out again.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
 import type { LegacySighting, ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
+import { legacyIntel as intel } from "../fixtures/legacy_intel.ts";
 import { type LiveScenario, startLiveScenario } from "./harness.ts";
 
 const LEGACY = {
   broker: { format: "legacy" },
   config: { threatbus_format: "legacy", retro_match: false },
 } as const;
-
-function intel(
-  id: string,
-  type: string,
-  indicator: string[],
-  operation: "ADD" | "REMOVE" = "ADD",
-): Record<string, unknown> {
-  return {
-    ts: "2020-09-04 11:21:13.663164",
-    id,
-    data: { indicator, intel_type: legacyIntelType(type) },
-    operation,
-  };
-}
 
 function dnsEvent(query: string, answers: string[] = ["192.0.2.1"]) {
   return { ts: "2021-03-01T10:00:00.123456", uid: crypto.randomUUID(), query, answers };
@@ -61,7 +47,11 @@ Deno.test("legacy live: a match of intel in the matcher is a sighting naming the
   equal(JSON.parse(sighting?.body ?? "{}").ts, "2021-03-01 10:00:00.123456");
 
   // The same intel withdrawn: the same indicator leaves the matcher.
-  equal((await s.emulator.publishIntel(intel("90", "DOMAIN", ["evil.com"], "REMOVE"))).sent, 1);
+  equal(
+    (await s.emulator.publishIntel(intel("90", "DOMAIN", ["evil.com"], { operation: "REMOVE" })))
+      .sent,
+    1,
+  );
   await s.waitForMatcher((iocs) => !iocs.has("evil.com") && iocs.has("6.6.6.6"), "evil.com out");
   await s.appendEvent("zeek.dns", dnsEvent("evil.com", []));
   const last = dnsEvent("other.example", ["6.6.6.6"]);

@@ -5,33 +5,16 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { vastQuery } from "../../src/core/vast_query.ts";
-import { legacyIntelType } from "../emulators/legacy/legacy_intel_type.ts";
 import { decodeLegacySighting } from "../emulators/legacy/legacy_sighting.ts";
 import { normalizePythonTimestamp } from "../emulators/legacy/python_datetime.ts";
 import type { LegacySighting, ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
 import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
 import { EVENTS_FACTS, EVENTS_PATH } from "../fixtures/events_facts.ts";
+import { legacyIntel as intel } from "../fixtures/legacy_intel.ts";
 import { startScenario } from "./harness.ts";
 
 const ORIGINAL_CONFIG = new URL("../fixtures/original_config.yaml", import.meta.url);
 const LEGACY = { broker: { format: "legacy" }, config: { threatbus_format: "legacy" } } as const;
-
-/** An intel as a 2020.12 app publishes it; the emulated broker re-encodes it. */
-function intel(
-  id: string,
-  type: string,
-  indicator: string[],
-  options: { operation?: "ADD" | "REMOVE"; ts?: string } = {},
-): Record<string, unknown> {
-  const intelType = legacyIntelType(type);
-  if (intelType === undefined) throw new Error(`no intel type ${type}`);
-  return {
-    ts: options.ts ?? "2020-09-04T11:21:13.663164",
-    id,
-    data: { source: "MISP", indicator, intel_type: intelType },
-    operation: options.operation ?? "ADD",
-  };
-}
 
 /** The fixture's events that `query` returns, as `vast export json` prints them. */
 async function eventsOf(...queries: string[]): Promise<Record<string, unknown>[]> {
@@ -71,9 +54,13 @@ Deno.test("legacy: intel becomes retro queries, and each result a threatbus/sigh
     broker: { ...LEGACY.broker, advertisedHost: "0.0.0.0" },
   });
   await s.emulator.waitForSubscriber();
-  const domain = intel("86", "DOMAIN", ["evil.com"]);
+  // ts in three of the shapes a 2020.12 app may send; the broker writes them as str(datetime).
+  const domain = intel("86", "DOMAIN", ["evil.com"], {
+    ts: "2020-09-04T11:21:13.663164",
+    data: { source: "MISP" },
+  });
   const address = intel("87", "IPDST", ["6.6.6.6"], { ts: "2021-03-01 10:00:00+00:00" });
-  const absent = intel("88", "IPSRC", [EVENTS_FACTS.absentIp]);
+  const absent = intel("88", "IPSRC", [EVENTS_FACTS.absentIp], { ts: "2021-03-01T10:00:00Z" });
   for (const item of [domain, address, absent]) {
     equal((await s.emulator.publishIntel(item)).sent, 1);
   }
