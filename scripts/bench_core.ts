@@ -8,9 +8,9 @@
 import { parseArgs } from "node:util";
 import { encodeStix2Sighting } from "../src/core/codec_stix2.ts";
 import type { Indicator } from "../src/core/indicator.ts";
-import { pointIocFromPattern } from "../src/core/point_ioc.ts";
+import { translatePattern } from "../src/core/translate_pattern.ts";
 import { parseEventLine, retroSighting } from "../src/core/sighting.ts";
-import { vastQuery } from "../src/core/vast_query.ts";
+import { vastQueryAny } from "../src/core/vast_query.ts";
 
 const EVENTS = new URL("../tests/fixtures/events.ndjson", import.meta.url);
 
@@ -61,8 +61,8 @@ async function main(args: string[]): Promise<void> {
   const results = [
     measure("patterns parsed and translated", seconds, () => {
       for (const pattern of sample) {
-        const point = pointIocFromPattern(pattern);
-        if (point.ok) sink += vastQuery(point.ioc).length;
+        const translated = translatePattern(pattern);
+        if (translated.ok) sink += vastQueryAny(translated.query).length;
       }
       return sample.length;
     }),

@@ -17,9 +17,12 @@
  */
 import { parseArgs } from "node:util";
 import type { PointIoc } from "../src/core/ioc.ts";
-import { pointIocFromPattern } from "../src/core/point_ioc.ts";
 import { printedValue } from "../src/core/retro_batch.ts";
-import { vastQuery } from "../src/core/vast_query.ts";
+import { translatePattern } from "../src/core/translate_pattern.ts";
+import { vastQueryAny } from "../src/core/vast_query.ts";
+
+/** The kinds of value the benchmarks plant: the original's four. */
+type BenchIoc = PointIoc & { readonly type: "ip" | "ipv6" | "domain" | "url" };
 
 /** What to generate; every optional field has a default. */
 export interface BenchDataOptions {
@@ -48,7 +51,7 @@ export interface BenchDataOptions {
 /** One generated indicator with the query the bridge will run for it. */
 export interface BenchIndicator {
   readonly stix: Readonly<Record<string, unknown>>;
-  readonly ioc: PointIoc;
+  readonly ioc: BenchIoc;
   readonly query: string;
   readonly hot: boolean;
   /** Result lines of its query, times `repeat`. */
@@ -159,7 +162,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-function iocValue(type: PointIoc["type"], index: number): string {
+function iocValue(type: BenchIoc["type"], index: number): string {
   // From 1, so no address ends in a zero group.
   const k = index + 1;
   switch (type) {
@@ -174,7 +177,7 @@ function iocValue(type: PointIoc["type"], index: number): string {
   }
 }
 
-function stixPath(type: PointIoc["type"]): string {
+function stixPath(type: BenchIoc["type"]): string {
   return type === "ip"
     ? "ipv4-addr:value"
     : type === "ipv6"
@@ -200,11 +203,14 @@ export function planBenchData(options: BenchDataOptions): BenchPlan {
   const o = resolveOptions(options);
   const perType = { ip: 0, ipv6: 0, domain: 0, url: 0 };
   const drafts = Array.from({ length: o.indicators }, (_, index) => {
-    const type = TYPE_CYCLE[index % TYPE_CYCLE.length] as PointIoc["type"];
+    const type = TYPE_CYCLE[index % TYPE_CYCLE.length] as BenchIoc["type"];
     const value = iocValue(type, perType[type]++);
     const pattern = `[${stixPath(type)} = '${value}']`;
-    const point = pointIocFromPattern(pattern);
-    if (!point.ok) throw new Error(`Cannot generate indicator ${pattern}: ${point.reason}`);
+    const translated = translatePattern(pattern);
+    if (!translated.ok) {
+      throw new Error(`Cannot generate indicator ${pattern}: ${translated.reason}`);
+    }
+    const ioc: BenchIoc = { type, value };
     return {
       stix: {
         type: "indicator",
@@ -216,8 +222,8 @@ export function planBenchData(options: BenchDataOptions): BenchPlan {
         pattern_type: "stix",
         valid_from: "2021-04-01T10:00:00Z",
       },
-      ioc: point.ioc,
-      query: vastQuery(point.ioc),
+      ioc,
+      query: vastQueryAny(translated.query),
       hot: index < o.hot,
       hits: 0,
     };
@@ -301,7 +307,7 @@ export class EventFactory {
   }
 
   /** The event at `position`, hitting `ioc` when given. */
-  event(position: number, ioc: PointIoc | undefined): BenchEvent {
+  event(position: number, ioc: BenchIoc | undefined): BenchEvent {
     const schema = this.#schema(ioc);
     const event = this.#benign(schema, position);
     if (ioc !== undefined) plant(schema, event, ioc);
@@ -316,7 +322,7 @@ export class EventFactory {
     return min + Math.floor(this.#random() * (max - min + 1));
   }
 
-  #schema(ioc: PointIoc | undefined): string {
+  #schema(ioc: BenchIoc | undefined): string {
     switch (ioc?.type) {
       case undefined:
         return this.#pick([
@@ -603,7 +609,7 @@ export class EventFactory {
 }
 
 /** Puts the IoC into the field of `schema` that its VAST query looks at. */
-function plant(schema: string, event: Record<string, unknown>, ioc: PointIoc): void {
+function plant(schema: string, event: Record<string, unknown>, ioc: BenchIoc): void {
   const nested = (key: string) => event[key] as Record<string, unknown>;
   if (ioc.type === "ip" || ioc.type === "ipv6") {
     // VAST prints addresses in canonical form, whatever the indicator's spelling.

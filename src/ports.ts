@@ -6,7 +6,7 @@
  */
 
 import type { Indicator } from "./core/indicator.ts";
-import type { PointIoc } from "./core/ioc.ts";
+import type { IocQuery, IocTerm, PointIoc } from "./core/ioc.ts";
 import type { LiveMatch, ParsedLiveMatch } from "./core/live_match.ts";
 import type { Sighting } from "./core/sighting.ts";
 import type { BrokerFrame, OutboundFrame } from "./core/wire_codec.ts";
@@ -75,19 +75,22 @@ export interface RetroQueryOutcome {
 
 /**
  * A telemetry store that can answer retro queries. The `vast` command line
- * implements it; a Tenzir backend will too. Live matching is the separate
- * {@link LiveBackend}, so a backend without it need not pretend.
+ * implements it; a Tenzir backend will too. A query is an {@link IocQuery}
+ * (`core/ioc.ts`), which the backend renders in its own language. Live
+ * matching is the separate {@link LiveBackend}, so a backend without it need
+ * not pretend.
  */
 export interface Backend {
   /** Resolves when the node answers; rejects with a reason otherwise. */
   status(signal: AbortSignal): Promise<void>;
   /**
-   * Runs the historical query for `ioc`, calling `onLine` with each raw result
+   * Runs the historical query for one indicator's `query` (the events that
+   * match any of its terms, each once), calling `onLine` with each raw result
    * line as it streams. Never throws for query failures: the outcome says how
    * it ended, and lines delivered before a failure or timeout still count.
    */
   retro(
-    ioc: PointIoc,
+    query: IocQuery,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
@@ -95,11 +98,12 @@ export interface Backend {
   ): Promise<RetroQueryOutcome>;
   /**
    * Optional: one query, in one backend call, for the events that match any of
-   * `iocs`; each event is delivered once. Otherwise as {@link retro}. The
-   * caller works out which IoC a line belongs to.
+   * the terms of several indicators' queries (`terms`, each once); each event
+   * is delivered once, and never with a cap. Otherwise as {@link retro}. The
+   * caller works out which indicators a line belongs to.
    */
   retroAny?(
-    iocs: readonly PointIoc[],
+    terms: IocQuery,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
@@ -124,9 +128,17 @@ export interface MatcherUpdateOutcome {
 
 /**
  * A backend that matches new telemetry against a named, persistent set of
- * IoCs (VAST's matcher plugin) and streams the matches.
+ * values (VAST's matcher plugin) and streams the matches. The bridge keeps
+ * which indicators hold each value (`core/live_values.ts`): it adds a value
+ * when the first indicator brings it and removes it when the last is gone.
  */
 export interface LiveBackend {
+  /**
+   * Whether the matcher can hold `term` with the meaning it has in a retro
+   * query; the terms it cannot (for VAST subnets and connections) are left
+   * out of live matching, logged and counted.
+   */
+  canMatchLive(term: IocTerm): boolean;
   /**
    * Streams the matches of `matcher`, each already parsed (or with the reason
    * it is unusable), until the stream ends or `signal` aborts. `onMatch` is
@@ -141,10 +153,24 @@ export interface LiveBackend {
       readonly signal: AbortSignal;
     },
   ): Promise<LiveAttachOutcome>;
-  /** Adds `ioc` to `matcher`, remembering the indicator id `ref` for its matches. */
+  /** Adds `ioc` to `matcher` for its first indicator, the id `ref`, which its matches name. */
   addToMatcher(
     matcher: string,
     options: { readonly ioc: PointIoc; readonly ref: string; readonly signal: AbortSignal },
+  ): Promise<MatcherUpdateOutcome>;
+  /**
+   * Optional: tells `matcher` every indicator that holds `ioc` now (oldest
+   * first), after one joined or left, for a backend that stores them all with
+   * the value (a Tenzir lookup table). VAST's matcher stores one, so the
+   * bridge gives its matches to the indicators itself.
+   */
+  updateMatcherRefs?(
+    matcher: string,
+    options: {
+      readonly ioc: PointIoc;
+      readonly refs: readonly string[];
+      readonly signal: AbortSignal;
+    },
   ): Promise<MatcherUpdateOutcome>;
   /** Removes `ioc`'s value from `matcher`. */
   removeFromMatcher(
@@ -177,6 +203,8 @@ export interface ContextTransformer {
 export type {
   BrokerFrame,
   Indicator,
+  IocQuery,
+  IocTerm,
   LiveMatch,
   LogLevel,
   OutboundFrame,

@@ -1,5 +1,5 @@
 /** Test doubles for the ports, shared by the unit tests of src/app. */
-import type { PointIoc } from "../src/core/ioc.ts";
+import type { IocQuery, IocTerm, PointIoc } from "../src/core/ioc.ts";
 import { parseLiveMatchLine } from "../src/core/live_match.ts";
 import type {
   Backend,
@@ -141,11 +141,14 @@ export interface FakeMatcherCall {
 }
 
 /**
- * A backend answering retro queries from a table of IoC value → result lines,
- * and live matching from a queue of scripted events shared by all attachments.
+ * A backend answering retro queries from a table of IoC value → result lines
+ * (a query gets the lines of each of its values, each line once), and live
+ * matching from a queue of scripted events shared by all attachments. Its
+ * matcher holds what VAST's holds: no subnets, no connections.
  */
 export class FakeBackend implements Backend, LiveBackend {
-  readonly queries: { ioc: PointIoc; options: RetroQueryOptions }[] = [];
+  /** Each retro query, `ioc` its first term (a value, in the tests that read it). */
+  readonly queries: { query: IocQuery; ioc: PointIoc; options: RetroQueryOptions }[] = [];
   /** Pushed by tests; each attachment reads from it until an `end`. */
   readonly liveEvents = new AsyncQueue<FakeLiveEvent>();
   /** The matcher name of each attachment, in order. */
@@ -179,19 +182,27 @@ export class FakeBackend implements Backend, LiveBackend {
   }
 
   async retro(
-    ioc: PointIoc,
+    query: IocQuery,
     options: RetroQueryOptions & {
       onLine: (line: string) => void | Promise<void>;
       signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome> {
     this.queries.push({
-      ioc,
+      query,
+      ioc: query[0] as PointIoc,
       options: { maxEvents: options.maxEvents, timeoutSeconds: options.timeoutSeconds },
     });
     await this.retroGate;
-    for (const line of this.results[ioc.value] ?? []) await options.onLine(line);
+    const lines = new Set(
+      query.flatMap((term) => term.type === "flow" ? [] : this.results[term.value] ?? []),
+    );
+    for (const line of lines) await options.onLine(line);
     return { status: "ok" };
+  }
+
+  canMatchLive(term: IocTerm): boolean {
+    return term.type !== "flow" && term.type !== "subnet";
   }
 
   async attachMatcher(

@@ -1,12 +1,13 @@
 /**
  * What the bridge does with each broker frame: decode it with the wire
- * codec, translate the indicator's pattern, and hand the IoC to retro and
+ * codec, translate the indicator's pattern, and hand its query to retro and
  * live matching (or take it away again when the indicator is withdrawn).
  */
 
 import { isRemoval } from "../core/indicator.ts";
+import { iocQueryText } from "../core/ioc.ts";
 import type { CounterName, MetricsRegistry } from "../core/metrics.ts";
-import { pointIocFromPattern, type PointIocRefusal } from "../core/point_ioc.ts";
+import { type PatternRefusalKind, translatePattern } from "../core/translate_pattern.ts";
 import type { BrokerFrame, WireCodec } from "../core/wire_codec.ts";
 import type { Indicator, Logger } from "../ports.ts";
 import type { LiveMatcher } from "./live_matcher.ts";
@@ -24,7 +25,7 @@ export interface FrameIntakeDeps {
 }
 
 /** The metric that counts an indicator skipped for each kind of refusal. */
-const SKIP_METRICS: Readonly<Record<PointIocRefusal, CounterName>> = {
+const SKIP_METRICS: Readonly<Record<PatternRefusalKind, CounterName>> = {
   "invalid-value": "indicators_skipped_invalid_value",
   syntax: "indicators_skipped_invalid_message",
   unsupported: "indicators_skipped_unsupported_pattern",
@@ -65,16 +66,21 @@ export class FrameIntake {
 
   async #add(indicator: Indicator, signal: AbortSignal): Promise<void> {
     const { metrics, log, retro, live } = this.#deps;
-    const point = pointIocFromPattern(indicator.pattern);
-    if (!point.ok) {
-      metrics.count(SKIP_METRICS[point.kind]);
-      log.warning("Skipping indicator", { indicator: indicator.id, reason: point.reason });
+    const translated = translatePattern(indicator.pattern);
+    if (!translated.ok) {
+      metrics.count(SKIP_METRICS[translated.kind]);
+      log.warning("Skipping indicator", {
+        indicator: indicator.id,
+        reason: translated.reason,
+        ...(translated.kind === "unsupported" ? { construct: translated.construct } : {}),
+      });
       return;
     }
-    log.debug("Indicator received", { indicator: indicator.id, ioc: point.ioc.value });
+    const { query } = translated;
+    log.debug("Indicator received", { indicator: indicator.id, ioc: iocQueryText(query) });
     metrics.count("added_iocs");
-    retro?.enqueue(indicator, point.ioc);
-    await live?.add(indicator, point.ioc, signal);
+    retro?.enqueue(indicator, query);
+    await live?.add(indicator, query, signal);
   }
 
   async #withdraw(indicator: Indicator, signal: AbortSignal): Promise<void> {
@@ -83,12 +89,13 @@ export class FrameIntake {
     const cancelled = retro?.cancel(indicator.id) ?? 0;
     log.info("Indicator withdrawn", { indicator: indicator.id, cancelled_queries: cancelled });
     if (live === undefined) return;
-    const point = pointIocFromPattern(indicator.pattern);
-    if (point.ok) await live.remove(indicator, point.ioc, signal);
-    else {
+    const translated = translatePattern(indicator.pattern);
+    if (translated.ok || live.holds(indicator.id)) {
+      await live.remove(indicator, translated.ok ? translated.query : undefined, signal);
+    } else {
       log.warning("Cannot remove the indicator from the live matcher", {
         indicator: indicator.id,
-        reason: point.reason,
+        reason: translated.reason,
       });
     }
   }

@@ -1,6 +1,7 @@
 import type { Indicator } from "../core/indicator.ts";
-import type { PointIoc } from "../core/ioc.ts";
+import { type IocQuery, iocTermText, type PointIoc } from "../core/ioc.ts";
 import type { LiveMatch } from "../core/live_match.ts";
+import { LiveValues } from "../core/live_values.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import { liveSighting, type Sighting } from "../core/sighting.ts";
 import type { Clock, LiveAttachOutcome, LiveBackend, Logger } from "../ports.ts";
@@ -12,9 +13,7 @@ import {
   resolveLiveMatcherOptions,
 } from "./live_options.ts";
 import { BoundedQueue } from "../async/bounded_queue.ts";
-import { Notifier } from "../async/notifier.ts";
-import { TaskSet } from "../async/task_set.ts";
-import { describeError } from "../core/error_text.ts";
+import { MatcherUpdates } from "./matcher_updates.ts";
 
 export { DEFAULT_UPDATE_CONCURRENCY, type LiveMatcherOptions };
 
@@ -29,15 +28,14 @@ export interface LiveMatcherDeps {
   readonly report: (sighting: Sighting) => Promise<void>;
 }
 
-interface Update {
-  readonly op: "add" | "remove";
-  readonly indicator: Indicator;
-  readonly ioc: PointIoc;
-}
-
 /**
  * Keeps the backend's matcher attached for as long as it runs, turning every
- * match into a LIVE sighting, and feeds it the IoCs to add and remove.
+ * match into LIVE sightings, and feeds it the values to add and remove.
+ *
+ * Which indicators hold each value is kept here (`core/live_values.ts`): a
+ * value shared by two indicators is added once and stays until both are gone,
+ * and a match on it is one sighting per indicator holding it. Terms the
+ * matcher cannot hold (`LiveBackend.canMatchLive`) are logged and counted.
  *
  * Reading and delivery are decoupled by a bounded buffer, so a slow sink does
  * not stall the matcher's output until the buffer is full. Updates of one value
@@ -47,39 +45,39 @@ interface Update {
 export class LiveMatcher {
   readonly #deps: LiveMatcherDeps;
   readonly #name: string;
-  readonly #concurrency: number;
-  readonly #maxPending: number;
   readonly #backoff: Backoff;
   readonly #log: Logger;
   readonly #matches: BoundedQueue<LiveMatch>;
-  readonly #pending: Update[] = [];
-  readonly #running = new TaskSet();
-  /** Values with an update running; later updates of them wait their turn. */
-  readonly #busyValues = new Set<string>();
-  /** Told when a queued update started, and at shutdown. */
-  readonly #room = new Notifier();
+  readonly #values = new LiveValues();
+  readonly #updates: MatcherUpdates;
   /** Ends attaching and waiting callers at shutdown. */
   readonly #stop = new AbortController();
   /** Ends delivery and running updates once the shutdown grace is over. */
   readonly #kill = new AbortController();
   #task: Promise<void> | undefined;
   #readerWaiting = false;
-  #callersWaiting = false;
 
   constructor(deps: LiveMatcherDeps, options: LiveMatcherOptions) {
     const settings = resolveLiveMatcherOptions(options);
     this.#deps = deps;
     this.#name = settings.matcherName;
-    this.#concurrency = settings.updateConcurrency;
-    this.#maxPending = settings.maxPendingUpdates;
     this.#matches = new BoundedQueue(settings.matchBuffer);
     this.#backoff = settings.backoff;
     this.#log = deps.logger.child("live");
+    this.#updates = new MatcherUpdates({
+      backend: deps.backend,
+      log: this.#log,
+      matcherName: settings.matcherName,
+      concurrency: settings.updateConcurrency,
+      maxPending: settings.maxPendingUpdates,
+      stop: this.#stop.signal,
+      kill: this.#kill.signal,
+    });
   }
 
   /** Matcher updates waiting or running. */
   get backlog(): number {
-    return this.#pending.length + this.#running.size;
+    return this.#updates.backlog;
   }
 
   /** Attaches and delivers until `signal` aborts or {@link drain} is called; once only. */
@@ -97,16 +95,43 @@ export class LiveMatcher {
   }
 
   /**
-   * Queues `matcher add` for a new IoC. Resolves once queued, waiting while
+   * Lets `indicator` hold the values of `query` the matcher can hold and
+   * queues the matcher updates that takes. Resolves once queued, waiting while
    * too many updates are queued; resolves false when shut down first.
    */
-  add(indicator: Indicator, ioc: PointIoc, signal: AbortSignal): Promise<boolean> {
-    return this.#submit({ op: "add", indicator, ioc }, signal);
+  add(indicator: Indicator, query: IocQuery, signal: AbortSignal): Promise<boolean> {
+    const values: PointIoc[] = [];
+    const skipped: string[] = [];
+    for (const term of query) {
+      if (term.type !== "flow" && this.#deps.backend.canMatchLive(term)) values.push(term);
+      else skipped.push(iocTermText(term));
+    }
+    if (skipped.length > 0) {
+      this.#deps.metrics.count("live_iocs_skipped", skipped.length);
+      this.#log.warning("Not matched live: the matcher cannot hold these IoCs; retro only", {
+        indicator: indicator.id,
+        iocs: skipped.join(" OR "),
+        ...(values.length === 0 ? {} : { live: values.length }),
+      });
+    }
+    return this.#updates.submit(indicator, this.#values.add(indicator.id, values), signal);
   }
 
-  /** Queues `matcher remove` for a withdrawn IoC; like {@link add}. */
-  remove(indicator: Indicator, ioc: PointIoc, signal: AbortSignal): Promise<boolean> {
-    return this.#submit({ op: "remove", indicator, ioc }, signal);
+  /**
+   * Takes every value `indicator` holds away from it (and the values of
+   * `query`, when known, that no other indicator holds: the matcher may have
+   * them from before this run) and queues the updates; like {@link add}.
+   */
+  remove(indicator: Indicator, query: IocQuery | undefined, signal: AbortSignal): Promise<boolean> {
+    const values = (query ?? []).filter((term): term is PointIoc =>
+      term.type !== "flow" && this.#deps.backend.canMatchLive(term)
+    );
+    return this.#updates.submit(indicator, this.#values.remove(indicator.id, values), signal);
+  }
+
+  /** Whether `indicatorId` holds a value in the matcher. */
+  holds(indicatorId: string): boolean {
+    return this.#values.holds(indicatorId);
   }
 
   /**
@@ -115,14 +140,13 @@ export class LiveMatcher {
    */
   async drain(deadline: AbortSignal): Promise<void> {
     this.#stop.abort(new Error("live matcher drained"));
-    const dropped = this.#pending.splice(0).length;
+    const dropped = this.#updates.dropQueued();
     if (dropped > 0) {
       this.#log.warning("Shutting down; queued matcher updates dropped", { dropped });
     }
-    this.#room.notify();
     try {
       using _killAtDeadline = onAbort(deadline, () => this.#kill.abort(deadline.reason));
-      await this.#running.settled();
+      await this.#updates.settled();
       await this.#task;
     } finally {
       this.#kill.abort(new Error("live matcher drained"));
@@ -202,87 +226,35 @@ export class LiveMatcher {
         this.#readerWaiting = false;
         this.#log.info("Live match delivery caught up");
       }
-      const stamp = { uuid: newUuid(), createdMs: clock.now() };
-      const sighting = liveSighting({ ref: match.ref, value: match.value }, match.event, stamp);
-      try {
-        await report(sighting);
-        metrics.count("live_matcher_sightings");
-        this.#log.debug("Live match reported", {
-          indicator: sighting.sighting_of_ref,
-          ioc: match.value,
-          ...(match.type === undefined ? {} : { event_type: match.type }),
-        });
-      } catch (error) {
-        this.#log.error("Cannot deliver a live sighting", {
-          sighting: sighting.id,
-          error: `${error}`,
-        });
-      }
-    }
-  }
-
-  async #submit(update: Update, signal: AbortSignal): Promise<boolean> {
-    while (this.#pending.length >= this.#maxPending) {
-      if (signal.aborted || this.#stop.signal.aborted) return false;
-      if (!this.#callersWaiting) {
-        this.#callersWaiting = true;
-        this.#log.warning("Matcher updates back up; taking indicators waits", {
-          queued: this.#pending.length,
-        });
-      }
-      await this.#room.wait(signal);
-    }
-    if (signal.aborted || this.#stop.signal.aborted) return false;
-    this.#callersWaiting = false;
-    this.#pending.push(update);
-    this.#pump();
-    return true;
-  }
-
-  #pump(): void {
-    let started = false;
-    for (let i = 0; i < this.#pending.length && this.#running.size < this.#concurrency;) {
-      const update = this.#pending[i] as Update;
-      if (this.#busyValues.has(update.ioc.value)) {
-        i++;
-        continue;
-      }
-      this.#pending.splice(i, 1);
-      this.#busyValues.add(update.ioc.value);
-      this.#running.add(this.#runUpdate(update), (error) => {
-        this.#busyValues.delete(update.ioc.value);
-        if (error !== undefined) {
-          this.#log.critical("Matcher update failed unexpectedly", { error: describeError(error) });
+      for (const ref of this.#refsOf(match)) {
+        const stamp = { uuid: newUuid(), createdMs: clock.now() };
+        const sighting = liveSighting({ ref, value: match.value }, match.event, stamp);
+        try {
+          await report(sighting);
+          metrics.count("live_matcher_sightings");
+          this.#log.debug("Live match reported", {
+            indicator: sighting.sighting_of_ref,
+            ioc: match.value,
+            ...(match.type === undefined ? {} : { event_type: match.type }),
+          });
+        } catch (error) {
+          this.#log.error("Cannot deliver a live sighting", {
+            sighting: sighting.id,
+            error: `${error}`,
+          });
         }
-        this.#pump();
-      });
-      started = true;
+      }
     }
-    if (started) this.#room.notify();
   }
 
-  async #runUpdate({ op, indicator, ioc }: Update): Promise<void> {
-    const { backend } = this.#deps;
-    const signal = this.#kill.signal;
-    const fields = { matcher: this.#name, indicator: indicator.id, ioc: ioc.value };
-    try {
-      const outcome = op === "add"
-        ? await backend.addToMatcher(this.#name, { ioc, ref: indicator.id, signal })
-        : await backend.removeFromMatcher(this.#name, { ioc, signal });
-      if (outcome.status === "ok") {
-        this.#log.debug(
-          op === "add" ? "Added to the live matcher" : "Removed from the live matcher",
-          fields,
-        );
-      } else {
-        this.#log.error(`Cannot ${op === "add" ? "add to" : "remove from"} the live matcher`, {
-          ...fields,
-          detail: outcome.detail,
-        });
-      }
-    } catch (error) {
-      if (signal.aborted) this.#log.warning("Matcher update stopped at shutdown", fields);
-      else this.#log.error("Cannot update the live matcher", { ...fields, error: `${error}` });
-    }
+  /**
+   * The indicators a match is a sighting of: those holding its value here,
+   * else the one the matcher named (a value added before this run). A matcher
+   * that keeps no reference gets the placeholder of `liveSighting`.
+   */
+  #refsOf(match: LiveMatch): readonly (string | undefined)[] {
+    if (match.ref === undefined) return [undefined];
+    const refs = this.#values.refsOf(match.value);
+    return refs.length > 0 ? refs : [match.ref];
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import type { IndicatorSourceParser } from "../core/indicator_source.ts";
+import type { IocQuery } from "../core/ioc.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
 import type { SweepFigures, SweepTally } from "../core/sweep_summary.ts";
@@ -77,8 +78,8 @@ export interface SweepDeps {
    * closed at the end.
    */
   readonly publishTo?: ThreatBus | undefined;
-  /** Prints one query of a dry run (stdout in production). */
-  readonly printQuery?: ((query: string) => Promise<void>) | undefined;
+  /** Prints one query of a dry run, in the backend's language (stdout in production). */
+  readonly printQuery?: ((query: IocQuery) => Promise<void>) | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly newUuid: () => string;

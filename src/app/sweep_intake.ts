@@ -1,8 +1,8 @@
 import { isRemoval } from "../core/indicator.ts";
 import { formatLocation, type SourceEntry, type SourceLocation } from "../core/indicator_source.ts";
-import { pointIocFromPattern } from "../core/point_ioc.ts";
+import { type IocQuery, iocQueryKey, iocQueryText } from "../core/ioc.ts";
 import type { SweepTally } from "../core/sweep_summary.ts";
-import { vastQuery } from "../core/vast_query.ts";
+import { translatePattern } from "../core/translate_pattern.ts";
 import type { Indicator, Logger } from "../ports.ts";
 import type { UsableFrame } from "./frames_until_idle.ts";
 import type { RetroMatcher } from "./retro/matcher.ts";
@@ -13,7 +13,8 @@ export interface SweepIntakeOptions {
   readonly log: Logger;
   /** Runs the queries; absent for a dry run, which prints them instead. */
   readonly retro: RetroMatcher | undefined;
-  readonly printQuery?: ((query: string) => Promise<void>) | undefined;
+  /** Prints one query of a dry run, in the backend's language. */
+  readonly printQuery?: ((query: IocQuery) => Promise<void>) | undefined;
   /** While this many queries wait or run, `entry` waits (bounded memory for big files). */
   readonly queueLimit: number;
   /** Problems logged one by one before the rest go to DEBUG. */
@@ -22,9 +23,10 @@ export interface SweepIntakeOptions {
 }
 
 /**
- * Turns what a sweep's source delivers into queries: one per distinct IoC,
- * the first indicator carrying it being the one its sightings refer to.
- * Everything not queried is counted by reason and logged.
+ * Turns what a sweep's source delivers into queries: one per distinct IoC
+ * query (the same values in any order), the first indicator carrying it being
+ * the one its sightings refer to. Everything not queried is counted by reason
+ * and logged.
  */
 export class SweepIntake {
   readonly #options: SweepIntakeOptions;
@@ -90,36 +92,37 @@ export class SweepIntake {
       });
       return;
     }
-    const point = pointIocFromPattern(indicator.pattern);
-    if (!point.ok) {
+    const translated = translatePattern(indicator.pattern);
+    if (!translated.ok) {
       tally.skip(
-        point.kind === "syntax"
+        translated.kind === "syntax"
           ? "invalid-pattern"
-          : point.kind === "invalid-value"
+          : translated.kind === "invalid-value"
           ? "invalid-value"
           : "unsupported-pattern",
       );
       this.#problem("Skipping indicator", {
         indicator: indicator.id,
         ...where,
-        reason: point.reason,
+        reason: translated.reason,
       });
       return;
     }
-    const key = `${point.ioc.type}\u0000${point.ioc.value}`;
+    const { query } = translated;
+    const key = iocQueryKey(query);
     if (this.#seen.has(key)) {
       tally.skip("duplicate");
       log.debug("IoC already queried in this sweep", {
         indicator: indicator.id,
         ...where,
-        ioc: point.ioc.value,
+        ioc: iocQueryText(query),
       });
       return;
     }
     this.#seen.add(key);
     tally.queue();
-    if (retro === undefined) await this.#options.printQuery?.(vastQuery(point.ioc));
-    else retro.enqueue(indicator, point.ioc);
+    if (retro === undefined) await this.#options.printQuery?.(query);
+    else retro.enqueue(indicator, query);
   }
 
   #problem(message: string, fields: Record<string, unknown>): void {

@@ -23,11 +23,13 @@ import { legacyCodec } from "../core/codec_legacy.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";
+import { vastQueryAny } from "../core/vast_query.ts";
 import type { WireCodec } from "../core/wire_codec.ts";
 import type {
   Backend,
   Clock,
   ContextTransformer,
+  IocQuery,
   LiveBackend,
   Logger,
   SightingSink,
@@ -52,6 +54,8 @@ export interface Adapters {
   readonly backend: Backend & LiveBackend;
   /** Names the backend in log lines, e.g. `VAST at localhost:42000`. */
   readonly backendName: string;
+  /** An IoC query in the backend's language, as a dry run prints it. */
+  queryText(query: IocQuery): string;
   /** Random sighting ids. */
   readonly newUuid: () => string;
   /** A Threat Bus client that asks for `snapshot` days of history when it subscribes. */
@@ -161,6 +165,7 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
     metrics,
     backend,
     backendName: `VAST at ${config.vast}`,
+    queryText: vastQueryAny,
     newUuid: () => crypto.randomUUID(),
     threatBus: ({ snapshot, flushTimeoutMs }) =>
       new ThreatBusClient({

@@ -7,7 +7,7 @@ import type { SweepDeps, SweepSource } from "../app/sweep.ts";
 import type { Config } from "../core/config_schema.ts";
 import { IndicatorSourceParser } from "../core/indicator_source.ts";
 import type { SweepTally } from "../core/sweep_summary.ts";
-import type { ContextTransformer, SightingSink, ThreatBus } from "../ports.ts";
+import type { ContextTransformer, IocQuery, SightingSink, ThreatBus } from "../ports.ts";
 import { composeAdapters, type Environment, type IndicatorSource } from "./adapters.ts";
 import { sweepSettings } from "./settings.ts";
 
@@ -56,12 +56,12 @@ export async function prepareSweep(
   let sink: SightingSink | undefined;
   let transformer: ContextTransformer | undefined;
   let publishTo: ThreatBus | undefined;
-  let printQuery: ((query: string) => Promise<void>) | undefined;
+  let printQuery: ((query: IocQuery) => Promise<void>) | undefined;
   let finish = () => Promise.resolve();
   try {
     if (request.dryRun) {
       const writer = adapters.stdoutLines();
-      printQuery = (query) => writer.writeLine(query);
+      printQuery = (query) => writer.writeLine(adapters.queryText(query));
       finish = () => writer.close();
     } else {
       // The transformer first: it starts no process, while a streaming sink starts one.

@@ -9,9 +9,11 @@
  * `x' --evil 'y` inject arguments.)
  */
 
-import { pointIocFromPattern } from "./point_ioc.ts";
+import { type IocQuery, iocTermText, type PointIoc } from "./ioc.ts";
+import { batchValues, candidateValues, printedValue } from "./retro_batch.ts";
 import type { MatchType, Sighting } from "./sighting.ts";
 import { parseShellWords } from "./shell_words.ts";
+import { translatePattern } from "./translate_pattern.ts";
 
 /** The placeholders a template may contain. */
 export const PLACEHOLDERS = ["%ioc", "%matchtype"] as const;
@@ -65,7 +67,8 @@ export function expandCommand(template: CommandTemplate, values: PlaceholderValu
 
 /**
  * The placeholder values of a sighting: a live match names its value, a retro
- * match carries the indicator whose pattern holds it. Empty when unknown.
+ * match carries the indicator whose pattern holds it (of several values, the
+ * first the event shows). Empty when unknown.
  */
 export function placeholderValues(sighting: Sighting): PlaceholderValues {
   const matchType = sighting.x_threatbus_match_type;
@@ -73,6 +76,19 @@ export function placeholderValues(sighting: Sighting): PlaceholderValues {
     return { ioc: sighting.x_threatbus_indicator_value, matchType };
   }
   const pattern = sighting.x_threatbus_indicator?.pattern;
-  const point = pattern === undefined ? undefined : pointIocFromPattern(pattern);
-  return { ioc: point?.ok === true ? point.ioc.value : "", matchType };
+  const translated = pattern === undefined ? undefined : translatePattern(pattern);
+  if (translated?.ok !== true) return { ioc: "", matchType };
+  return { ioc: shownValue(translated.query, sighting.x_threatbus_sighting_context), matchType };
+}
+
+/** The value of `query` that `event` shows first, else its first term's. */
+function shownValue(query: IocQuery, event: unknown): string {
+  const [first] = query;
+  if (query.length > 1) {
+    const points = query.filter((term): term is PointIoc => term.type !== "flow");
+    const [shown] = candidateValues(event, batchValues(points));
+    const term = points.find((point) => printedValue(point) === shown);
+    if (term !== undefined) return term.value;
+  }
+  return first === undefined ? "" : iocTermText(first);
 }

@@ -7,7 +7,7 @@
  */
 
 import type { IocType } from "./ioc.ts";
-import { isIpv4Address, isIpv6Address } from "./ip_address.ts";
+import { isIpv4Address, isIpv6Address, parseCidr } from "./ip_address.ts";
 
 /** Longest value accepted for any type; long URLs exist, megabyte "URLs" are abuse. */
 export const MAX_IOC_VALUE_LENGTH = 4096;
@@ -22,6 +22,10 @@ const DESCRIPTIONS: Readonly<Record<IocType, string>> = {
   ipv6: "an IPv6 address",
   domain: "a domain name",
   url: "a URL",
+  subnet: "a CIDR block such as 10.0.0.0/8",
+  md5: "an MD5 hash (32 hex digits)",
+  sha1: "a SHA-1 hash (40 hex digits)",
+  sha256: "a SHA-256 hash (64 hex digits)",
 };
 
 // C0 controls, DEL and C1 controls: none of them belongs in an address or a log line.
@@ -70,11 +74,25 @@ export function isUrlLike(value: string): boolean {
   return value.length > 0 && !WHITESPACE.test(value) && !CONTROL.test(value);
 }
 
+/** True for `address/prefix` of either family (see `parseCidr`). */
+export function isCidrBlock(value: string): boolean {
+  return parseCidr(value) !== undefined;
+}
+
+const hexOf = (digits: number) => {
+  const hex = new RegExp(`^[0-9A-Fa-f]{${digits}}$`);
+  return (value: string) => hex.test(value);
+};
+
 const CHECKS: Readonly<Record<IocType, (value: string) => boolean>> = {
   ip: isIpv4Address,
   ipv6: isIpv6Address,
   domain: isDomainName,
   url: isUrlLike,
+  subnet: isCidrBlock,
+  md5: hexOf(32),
+  sha1: hexOf(40),
+  sha256: hexOf(64),
 };
 
 /**

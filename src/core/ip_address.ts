@@ -119,3 +119,66 @@ export function samePrefix(a: readonly number[], b: readonly number[], bits: num
   }
   return true;
 }
+
+/**
+ * A CIDR block: the network as eight groups (IPv4 mapped, host bits kept as
+ * written), its prefix length in its own family, and whether it is IPv4.
+ */
+export interface CidrBlock {
+  readonly groups: readonly number[];
+  readonly prefix: number;
+  readonly ipv4: boolean;
+}
+
+const STRICT_PREFIX = /^(?:0|[1-9][0-9]{0,2})$/;
+const LENIENT_PREFIX = /^[0-9]{1,3}$/;
+
+/**
+ * Parses `address/prefix` (`10.0.0.0/8`, `2001:db8::/32`), reading the address
+ * as `options` say; a prefix with leading zeros only when they are allowed.
+ */
+export function parseCidr(text: string, options: Ipv4Options = {}): CidrBlock | undefined {
+  const slash = text.indexOf("/");
+  if (slash < 0) return undefined;
+  const prefixText = text.slice(slash + 1);
+  const prefixPattern = options.leadingZeros === true ? LENIENT_PREFIX : STRICT_PREFIX;
+  if (!prefixPattern.test(prefixText)) return undefined;
+  const address = text.slice(0, slash);
+  const prefix = Number(prefixText);
+  const v4 = parseIpv4(address, options);
+  if (v4 !== undefined) {
+    if (prefix > 32) return undefined;
+    return { groups: addressGroups(address, options) as number[], prefix, ipv4: true };
+  }
+  const groups = parseIpv6(address, options);
+  if (groups === undefined || prefix > 128) return undefined;
+  return { groups, prefix, ipv4: false };
+}
+
+/** The prefix length of `block` counted in eight groups (an IPv4 /8 is a /104). */
+export function groupBits(block: CidrBlock): number {
+  return block.ipv4 ? block.prefix + 96 : block.prefix;
+}
+
+/** Whether `block` contains the address `groups` (eight groups, IPv4 mapped). */
+export function cidrContains(block: CidrBlock, groups: readonly number[]): boolean {
+  return samePrefix(block.groups, groups, groupBits(block));
+}
+
+/** `block` as canonical text: host bits cleared, IPv4 dotted, IPv6 as RFC 5952 says. */
+export function formatCidr(block: CidrBlock): string {
+  const bits = groupBits(block);
+  const network = block.groups.map((group, index) => {
+    const left = bits - index * 16;
+    if (left >= 16) return group;
+    if (left <= 0) return 0;
+    return group & ((0xffff << (16 - left)) & 0xffff);
+  });
+  return `${block.ipv4 ? formatIpv4(network) : formatIpv6(network)}/${block.prefix}`;
+}
+
+/** The IPv4 address in the last two of eight groups, dotted. */
+export function formatIpv4(groups: readonly number[]): string {
+  const [high = 0, low = 0] = groups.slice(6);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+}

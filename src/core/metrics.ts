@@ -15,6 +15,7 @@ export const COUNTERS = [
   "indicators_skipped_unsupported_pattern",
   "indicators_skipped_invalid_value",
   "sink_dropped_lines",
+  "live_iocs_skipped",
 ] as const;
 export type CounterName = typeof COUNTERS[number];
 

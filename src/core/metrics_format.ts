@@ -127,6 +127,7 @@ const METRIC_INFO = {
   indicators_skipped_unsupported_pattern: { help: "Indicators skipped, by reason." },
   indicators_skipped_invalid_value: { help: "Indicators skipped, by reason." },
   sink_dropped_lines: { help: "Sighting lines the sink dropped." },
+  live_iocs_skipped: { help: "IoCs of indicators that the live matcher cannot hold (retro only)." },
   retro_matches_per_ioc: { help: "Sightings found per retro query." },
   retro_query_time_per_ioc: { help: "Duration of each retro query.", unit: "seconds" },
   retro_match_backlog: { help: "Retro queries waiting or running." },

@@ -6,7 +6,6 @@
  */
 
 import type { Indicator } from "./indicator.ts";
-import type { IocType } from "./ioc.ts";
 import { isDomainName, validateIocValue } from "./ioc_validate.ts";
 import { isIpv4Address, isIpv6Address } from "./ip_address.ts";
 import { formatStixTime } from "./timestamp.ts";
@@ -22,8 +21,9 @@ export const SYNTHETIC_INDICATOR_NAMESPACE = "dfce8013-6729-5a38-b83b-72ed701566
 /** Why an input item cannot be used: not understood at all, or a value of the wrong form. */
 export type UnusableCategory = "unreadable" | "invalid-value";
 
-/** The kinds of plain value: the matchable IoC types plus file hashes. */
-export type PlainValueType = IocType | HashAlgorithm;
+/** The kinds of plain value: the original's four IoC types plus file hashes. */
+export type PlainValueType = ValueType | HashAlgorithm;
+type ValueType = "ip" | "ipv6" | "domain" | "url";
 type HashAlgorithm = "md5" | "sha1" | "sha256" | "sha512";
 
 /** `type:` prefixes of plain lines (lower case); `hash` picks the algorithm by length. */
@@ -56,7 +56,7 @@ const HASHES: Readonly<Record<HashAlgorithm, { readonly digits: number; readonly
   sha512: { digits: 128, key: "'SHA-512'" },
 };
 
-const OBJECT_PATHS: Readonly<Record<IocType, string>> = {
+const OBJECT_PATHS: Readonly<Record<ValueType, string>> = {
   ip: "ipv4-addr:value",
   ipv6: "ipv6-addr:value",
   domain: "domain-name:value",

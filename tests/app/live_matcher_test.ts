@@ -177,10 +177,10 @@ Deno.test("matcher updates are bounded in concurrency and ordered per value", as
   const signal = t.controller.signal;
   const a = indicator(ID_A, "a.com");
   const b = indicator(ID_B, "b.com");
-  ok(await t.live.add(a, { type: "domain", value: "a.com" }, signal));
-  ok(await t.live.remove(a, { type: "domain", value: "a.com" }, signal));
-  ok(await t.live.add(b, { type: "domain", value: "b.com" }, signal));
-  ok(await t.live.add(b, { type: "domain", value: "c.com" }, signal));
+  ok(await t.live.add(a, [{ type: "domain", value: "a.com" }], signal));
+  ok(await t.live.remove(a, [{ type: "domain", value: "a.com" }], signal));
+  ok(await t.live.add(b, [{ type: "domain", value: "b.com" }], signal));
+  ok(await t.live.add(b, [{ type: "domain", value: "c.com" }], signal));
   // The removal of a.com waits for its add; b.com takes the free slot.
   deepEqual(t.backend.matcherCalls, [
     { op: "add", matcher: "threatbus", value: "a.com", ref: ID_A },
@@ -205,8 +205,8 @@ Deno.test("failed matcher updates are logged with the backend's detail", async (
   const t = setup();
   t.backend.failingValues.add("a.com");
   const a = indicator(ID_A, "a.com");
-  await t.live.add(a, { type: "domain", value: "a.com" }, t.controller.signal);
-  await t.live.remove(a, { type: "domain", value: "a.com" }, t.controller.signal);
+  await t.live.add(a, [{ type: "domain", value: "a.com" }], t.controller.signal);
+  await t.live.remove(a, [{ type: "domain", value: "a.com" }], t.controller.signal);
   await until(() => t.logger.records.filter((r) => r.level === "ERROR").length === 2);
   await t.stop();
   const errors = t.logger.records.filter((r) => r.level === "ERROR");
@@ -225,7 +225,7 @@ Deno.test("callers wait when updates back up; shutdown drops the queued ones", a
   t.backend.updateGate = gate;
   const signal = t.controller.signal;
   const add = (value: string) =>
-    t.live.add(indicator(ID_A, value), { type: "domain", value }, signal);
+    t.live.add(indicator(ID_A, value), [{ type: "domain", value }], signal);
   ok(await add("one.com"));
   ok(await add("two.com"));
   let third: boolean | undefined;

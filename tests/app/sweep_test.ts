@@ -3,9 +3,10 @@ import { type SourceLine, type SweepDeps, sweepIndicators } from "../../src/app/
 import { legacyCodec } from "../../src/core/codec_legacy.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { IndicatorSourceParser } from "../../src/core/indicator_source.ts";
-import type { PointIoc } from "../../src/core/ioc.ts";
+import type { IocQuery, PointIoc } from "../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
 import { SweepTally } from "../../src/core/sweep_summary.ts";
+import { vastQueryAny } from "../../src/core/vast_query.ts";
 import type { WireCodec } from "../../src/core/wire_codec.ts";
 import type {
   Backend,
@@ -22,7 +23,10 @@ const EVENT_A = '{"ts":"2021-03-01T10:00:00Z","query":"evil.com"}';
 const EVENT_B = '{"ts":"2021-03-01T10:00:01Z","query":"evil.com"}';
 const EVENT_IP = '{"ts":"2021-03-01T10:00:02Z","id.orig_h":"6.6.6.6"}';
 
-/** A backend answering from tables; `hold()` makes queries wait until `release()`. */
+/**
+ * A backend answering from tables, by a query's first value (one value per
+ * query here); `hold()` makes queries wait until `release()`.
+ */
 class ScriptedBackend implements Backend {
   readonly calls: { ioc: PointIoc; options: RetroQueryOptions }[] = [];
   running = 0;
@@ -48,12 +52,13 @@ class ScriptedBackend implements Backend {
   }
 
   async retro(
-    ioc: PointIoc,
+    query: IocQuery,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome> {
+    const ioc = query[0] as PointIoc;
     this.calls.push({
       ioc,
       options: { maxEvents: options.maxEvents, timeoutSeconds: options.timeoutSeconds },
@@ -146,7 +151,7 @@ function setup(
     backend,
     sink,
     printQuery: (query) => {
-      options.printed?.push(query);
+      options.printed?.push(vastQueryAny(query));
       return Promise.resolve();
     },
     logger,
@@ -167,7 +172,7 @@ Deno.test("each distinct IoC of a file is queried once, with the configured limi
     "6.6.6.6",
     "ip:6.6.6.6",
     "not a value",
-    indicatorJson(3, "[ipv4-addr:value = '1.1.1.1' OR ipv4-addr:value = '2.2.2.2']"),
+    indicatorJson(3, "[ipv4-addr:value = '1.1.1.1'] FOLLOWEDBY [ipv4-addr:value = '2.2.2.2']"),
     indicatorJson(4, "[ipv4-addr:value = '1.2.3.999']"),
     indicatorJson(5, "[ipv4-addr:value = "),
   ].join("\n");

@@ -106,6 +106,8 @@ Deno.test("plain lines on stdin: each IoC queried once, contexts on stdout, summ
     "2001:db8:bad:c0de::66",
     "203.0.113.99",
     "6.6.6.6",
+    // The bare SHA-256 of line 10, a query since file hashes are translated (issue 15).
+    "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f",
     "evil.com",
   ]);
   ok(run.stderr.includes("Skipping line 8"), "unusable lines are named by number");

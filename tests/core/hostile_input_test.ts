@@ -1,7 +1,7 @@
 import { equal, ok } from "node:assert/strict";
 import { decodeStix2Frame } from "../../src/core/codec_stix2.ts";
-import { pointIocFromPattern } from "../../src/core/point_ioc.ts";
-import { vastQuery } from "../../src/core/vast_query.ts";
+import { translatePattern } from "../../src/core/translate_pattern.ts";
+import { vastQueryAny } from "../../src/core/vast_query.ts";
 import { HOSTILE_MESSAGES } from "../fixtures/hostile_messages.ts";
 
 /** What the core makes of a raw frame text: the verdict and its reason. */
@@ -10,9 +10,9 @@ function judge(raw: string): { verdict: string; reason: string } {
   if (space < 0) return { verdict: "bad-frame", reason: "no space after the topic" };
   const decoded = decodeStix2Frame({ type: raw.slice(0, space), body: raw.slice(space + 1) });
   if (decoded.kind !== "indicator") return { verdict: decoded.kind, reason: decoded.reason };
-  const point = pointIocFromPattern(decoded.indicator.pattern);
-  if (!point.ok) return { verdict: "skipped-pattern", reason: point.reason };
-  return { verdict: "query", reason: vastQuery(point.ioc) };
+  const translated = translatePattern(decoded.indicator.pattern);
+  if (!translated.ok) return { verdict: "skipped-pattern", reason: translated.reason };
+  return { verdict: "query", reason: vastQueryAny(translated.query) };
 }
 
 for (const message of HOSTILE_MESSAGES) {

@@ -121,7 +121,16 @@ Deno.test("validateIocValue refuses empty values for every type", () => {
 });
 
 Deno.test("validateIocValue refuses values starting with '-' for every type", () => {
-  const values = { ip: "-1.2.3.4", ipv6: "-::1", domain: "-e", url: "--help" };
+  const values = {
+    ip: "-1.2.3.4",
+    ipv6: "-::1",
+    domain: "-e",
+    url: "--help",
+    subnet: "-10.0.0.0/8",
+    md5: `-${"a".repeat(31)}`,
+    sha1: `-${"a".repeat(39)}`,
+    sha256: `-${"a".repeat(63)}`,
+  };
   for (const type of IOC_TYPES) {
     assert.deepEqual(validateIocValue(type, values[type]), {
       ok: false,

@@ -6,11 +6,22 @@ import {
   SYNTHETIC_INDICATOR_NAMESPACE,
   syntheticIndicator,
 } from "../../src/core/plain_indicator.ts";
-import { pointIocFromPattern } from "../../src/core/point_ioc.ts";
+import type { PointIoc } from "../../src/core/ioc.ts";
 import { parsePattern } from "../../src/core/stix_pattern/parser.ts";
+import { translatePattern } from "../../src/core/translate_pattern.ts";
 import { NAMESPACE_URL, uuidV5 } from "../../src/core/uuid_v5.ts";
 
 const T = Date.UTC(2026, 10, 28, 4, 0, 0);
+
+/** The one value a pattern of one value translates to. */
+function singleValue(pattern: string): { ok: true; ioc: PointIoc } | { ok: false } {
+  const translated = translatePattern(pattern);
+  const [term] = translated.ok ? translated.query : [];
+  return translated.ok && translated.query.length === 1 && term !== undefined &&
+      term.type !== "flow"
+    ? { ok: true, ioc: term }
+    : { ok: false };
+}
 
 Deno.test("the namespace of synthetic ids is derived as documented", () => {
   equal(uuidV5(NAMESPACE_URL, "urn:vast-threatbus:sweep-indicator"), SYNTHETIC_INDICATOR_NAMESPACE);
@@ -81,7 +92,7 @@ Deno.test("values are escaped for STIX, and the pattern parses back to the same 
     const pattern = stixPattern("url", value);
     equal(pattern, `[url:value = '${escapeStixString(value)}']`);
     ok(parsePattern(pattern).ok, pattern);
-    const ioc = pointIocFromPattern(pattern);
+    const ioc = singleValue(pattern);
     ok(ioc.ok, pattern);
     equal(ioc.ioc.value, value);
   }

@@ -2,9 +2,11 @@
 import fc from "fast-check";
 import { ok } from "node:assert/strict";
 import { decodeStix2Frame } from "../../src/core/codec_stix2.ts";
-import { pointIocFromPattern } from "../../src/core/point_ioc.ts";
+import { iocTermText } from "../../src/core/ioc.ts";
 import { parsePattern } from "../../src/core/stix_pattern/parser.ts";
 import { parseEventLine } from "../../src/core/sighting.ts";
+import { translatePattern } from "../../src/core/translate_pattern.ts";
+import { vastQueryAny } from "../../src/core/vast_query.ts";
 
 const RUNS = 2000;
 
@@ -63,9 +65,13 @@ Deno.test("the pattern parser never throws and answers in bounds", () => {
           ok(result.error.offset >= 0 && result.error.offset <= text.length);
           ok(result.error.message.length > 0);
         }
-        const point = pointIocFromPattern(text);
-        ok(point.ok || point.reason.length > 0);
-        if (point.ok) ok(!point.ioc.value.startsWith("-"));
+        const translated = translatePattern(text);
+        ok(translated.ok || translated.reason.length > 0);
+        if (translated.ok) {
+          ok(translated.query.length > 0);
+          for (const term of translated.query) ok(!iocTermText(term).startsWith("-"));
+          ok(vastQueryAny(translated.query).length > 0);
+        }
       },
     ),
     { numRuns: RUNS },

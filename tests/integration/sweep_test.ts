@@ -152,10 +152,12 @@ Deno.test("sweep from a bundle file: sightings go to Threat Bus, each IoC querie
       EVENTS_FACTS.ipv6.value,
       EVENTS_FACTS.absentIp,
       EVENTS_FACTS.ipv4.value,
+      // The bundle's SHA-256 indicator, a query since file hashes are translated (issue 15).
+      "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f",
     ].sort(),
   );
   ok(run.stderr.includes("(and 2 other STIX objects, ignored)"), run.stderr);
-  ok(run.stderr.includes("skipped:         2 (unsupported pattern 1, duplicate IoC 1)"));
+  ok(run.stderr.includes("skipped:         1 (duplicate IoC 1)"), run.stderr);
   ok(run.stderr.includes(`sightings:       ${expected}`));
 });
 
@@ -166,8 +168,9 @@ Deno.test("sweep from NDJSON: contexts on stdout with a STDOUT sink, bad lines b
     new URL("sweep_indicators.ndjson", FIXTURES).pathname,
   ]);
   equal(run.code, 0, run.stderr);
-  // evil.com and 6.6.6.6 are capped at 5 events each; the URL has 4.
-  equal(jsonLines(run.stdout).length, 5 + 5 + EVENTS_FACTS.url.events);
+  // evil.com, 6.6.6.6 and line 4's `6.6.6.6 OR 7.7.7.7` (translated since issue 15) are
+  // capped at 5 events each; the URL has 4.
+  equal(jsonLines(run.stdout).length, 5 + 5 + 5 + EVENTS_FACTS.url.events);
   deepEqual(
     exportQueries(run.calls).sort(),
     [
@@ -175,6 +178,7 @@ Deno.test("sweep from NDJSON: contexts on stdout with a STDOUT sink, bad lines b
       DOMAIN_QUERY,
       EVENTS_FACTS.absentIp,
       EVENTS_FACTS.ipv4.value,
+      `${EVENTS_FACTS.ipv4.value} || 7.7.7.7`,
     ].sort(),
   );
   for (const argv of run.calls.filter((a) => a.includes("json"))) {
@@ -182,7 +186,7 @@ Deno.test("sweep from NDJSON: contexts on stdout with a STDOUT sink, bad lines b
   }
   ok(/Skipping line 3 reason=.*must be indicator--<uuid>/.test(run.stderr), run.stderr);
   ok(/Skipping line 5 reason="not valid JSON/.test(run.stderr));
-  ok(/Skipping indicator .*at="line 4".*unsupported pattern/.test(run.stderr));
+  ok(!/Skipping indicator .*at="line 4"/.test(run.stderr), "an OR of values is queried");
 });
 
 Deno.test("sweep from plain lines on stdin, duplicates queried once", async () => {
@@ -263,6 +267,8 @@ Deno.test("--dry-run prints the queries it would run, one per line, and exits 0"
     EVENTS_FACTS.ipv4.value,
     EVENTS_FACTS.ipv6.value,
     '"/download/malware.exe" == net.uri',
+    // Line 10, a bare SHA-256, is a query since file hashes are translated (issue 15).
+    '"aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f" == file.hash.sha256',
     EVENTS_FACTS.absentIp,
     "",
   ]);

@@ -7,8 +7,8 @@ import {
 } from "../../scripts/bench_data.ts";
 import { normalizeTimestamp } from "../../src/core/timestamp.ts";
 import { eventTimestamp } from "../../src/core/sighting.ts";
-import { pointIocFromPattern } from "../../src/core/point_ioc.ts";
-import { vastQuery } from "../../src/core/vast_query.ts";
+import { translatePattern } from "../../src/core/translate_pattern.ts";
+import { vastQueryAny } from "../../src/core/vast_query.ts";
 import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
 
 const SMALL: BenchDataOptions = { events: 2000, indicators: 40, hot: 4, hits: 500, seed: 7 };
@@ -44,9 +44,9 @@ Deno.test("the plan gives every hit to exactly one indicator and the hot ones mo
   equal(hot.length, 4);
   equal(hot.reduce((sum, i) => sum + i.expected, 0), 450); // the default 0.9 share
   for (const indicator of plan.indicators) {
-    const point = pointIocFromPattern(String(indicator.stix.pattern));
+    const point = translatePattern(String(indicator.stix.pattern));
     ok(point.ok, String(indicator.stix.pattern));
-    equal(indicator.query, vastQuery(point.ioc));
+    equal(indicator.query, vastQueryAny(point.query));
   }
   equal(new Set(plan.indicators.map((i) => i.stix.id)).size, 40, "ids are unique");
   equal(new Set(plan.indicators.map((i) => i.ioc.value)).size, 40, "values are unique");

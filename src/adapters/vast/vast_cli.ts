@@ -4,10 +4,13 @@
  */
 
 import { matcherReference, parseLiveMatchLine } from "../../core/live_match.ts";
-import { vastQuery, vastQueryAny } from "../../core/vast_query.ts";
+import { iocQueryText } from "../../core/ioc.ts";
+import { vastQueryAny } from "../../core/vast_query.ts";
 import type {
   Backend,
   Clock,
+  IocQuery,
+  IocTerm,
   LiveAttachOutcome,
   LiveBackend,
   Logger,
@@ -85,24 +88,24 @@ export class VastCli implements Backend, LiveBackend {
    * `onLine` throws.
    */
   retro(
-    ioc: PointIoc,
+    query: IocQuery,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome> {
-    return this.#export(vastQuery(ioc), { ioc: ioc.value }, options);
+    return this.#export(vastQueryAny(query), { ioc: iocQueryText(query) }, options);
   }
 
-  /** As {@linkcode retro}, for the events that match any of `iocs`, in one `vast` process. */
+  /** As {@linkcode retro}, for the events that match any of `terms`, in one `vast` process. */
   retroAny(
-    iocs: readonly PointIoc[],
+    terms: IocQuery,
     options: RetroQueryOptions & {
       readonly onLine: (line: string) => void | Promise<void>;
       readonly signal: AbortSignal;
     },
   ): Promise<RetroQueryOutcome> {
-    return this.#export(vastQueryAny(iocs), { iocs: iocs.length }, options);
+    return this.#export(vastQueryAny(terms), { iocs: terms.length }, options);
   }
 
   async #export(
@@ -211,6 +214,14 @@ export class VastCli implements Backend, LiveBackend {
           detail: `after ${result.lines} lines, ${describeExit(result)}`,
         };
     }
+  }
+
+  /**
+   * VAST's matcher compares single values with the fields of new events: it
+   * holds addresses, names, URLs and hashes, not subnets or connections.
+   */
+  canMatchLive(term: IocTerm): boolean {
+    return term.type !== "flow" && term.type !== "subnet";
   }
 
   /** Runs `vast matcher add <matcher> <value> threatbus__<ref>`. */

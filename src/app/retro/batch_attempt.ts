@@ -1,9 +1,9 @@
-import { batchValues, candidateValues } from "../../core/retro_batch.ts";
-import type { PointIoc } from "../../core/ioc.ts";
+import type { IocQuery } from "../../core/ioc.ts";
+import { attributeLine, batchMembers } from "../../core/retro_batch.ts";
 import { parseEventLine } from "../../core/sighting.ts";
 import type { RetroRun } from "./job.ts";
 
-/** A result line held for its value, with the event parsed from it (parsed once, used twice). */
+/** A result line held for its jobs, with the event parsed from it (parsed once, used twice). */
 export interface HeldLine {
   readonly line: string;
   readonly event: Record<string, unknown>;
@@ -13,36 +13,36 @@ export interface HeldLine {
 export type BatchAttempt =
   | {
     readonly status: "ok";
-    /** Result lines that certainly belong to one value, per value. */
-    readonly lines: ReadonlyMap<string, readonly HeldLine[]>;
-    /** Values that met a line shared with another value: each must be queried alone. */
-    readonly tainted: ReadonlySet<string>;
+    /** Result lines that certainly belong to a job, per job (index of the queries). */
+    readonly lines: ReadonlyMap<number, readonly HeldLine[]>;
+    /** Jobs that met a line they may or may not have matched: each must be queried alone. */
+    readonly tainted: ReadonlySet<number>;
     readonly skipped: number;
     readonly seconds: number;
   }
   | {
     /**
-     * Nothing can be reported from it. Without `heavy`, every IoC is to be
-     * queried alone; with it (the results outgrew the buffer), only the values
+     * Nothing can be reported from it. Without `heavy`, every job is to be
+     * queried alone; with it (the results outgrew the buffer), only the jobs
      * in `heavy` and `tainted` are, and the others may share a query again.
      */
     readonly status: "fallback";
     readonly reason: string;
-    readonly heavy?: ReadonlySet<string> | undefined;
-    readonly tainted?: ReadonlySet<string> | undefined;
+    readonly heavy?: ReadonlySet<number> | undefined;
+    readonly tainted?: ReadonlySet<number> | undefined;
     readonly seconds: number;
   }
   | { readonly status: "stopped"; readonly seconds: number };
 
 /**
- * Runs one query for `iocs` (distinct values) and sorts its result lines by
- * the value each certainly belongs to. Lines are held, not reported, until the
- * query ends, because a later line may show that a value's lines cannot be
- * told apart; a value's held lines are then dropped and it is queried alone.
- * Never rejects.
+ * Runs one query for the jobs' `queries` and sorts its result lines by the
+ * jobs each certainly belongs to (`core/retro_batch.ts`). Lines are held, not
+ * reported, until the query ends, because a later line may show that a job's
+ * lines cannot be told apart; its held lines are then dropped and it is
+ * queried alone. Never rejects.
  */
 export async function attemptBatch(
-  iocs: readonly PointIoc[],
+  queries: readonly IocQuery[],
   run: RetroRun,
   onStarted: () => void,
 ): Promise<BatchAttempt> {
@@ -52,15 +52,14 @@ export async function attemptBatch(
   if (backend.retroAny === undefined) {
     throw new TypeError("Cannot batch retro queries: the backend offers no retroAny");
   }
-  const batch = batchValues(iocs);
-  const values = batch.values;
-  const lines = new Map<string, HeldLine[]>();
-  const tainted = new Set<string>();
+  const members = batchMembers(queries);
+  const lines = new Map<number, HeldLine[]>();
+  const tainted = new Set<number>();
   const giveUp = new AbortController();
   let reason: string | undefined;
   let held = 0;
-  const heldBy = new Map<string, number>();
-  let heavy: Set<string> | undefined;
+  const heldBy = new Map<number, number>();
+  let heavy: Set<number> | undefined;
   let skipped = 0;
   const stop = (why: string) => {
     reason ??= why;
@@ -73,7 +72,7 @@ export async function attemptBatch(
       ? { status: "fallback", reason: why, seconds: seconds() }
       : { status: "fallback", reason: why, heavy, tainted, seconds: seconds() };
   try {
-    const outcome = await backend.retroAny(iocs, {
+    const outcome = await backend.retroAny(members.query, {
       maxEvents: 0,
       timeoutSeconds: run.limits.timeoutSeconds,
       onStarted,
@@ -83,27 +82,31 @@ export async function attemptBatch(
         const parsed = parseEventLine(line);
         if (!parsed.ok) {
           skipped++;
-          log.warning("Skipping a result line", { iocs: iocs.length, reason: parsed.reason });
+          log.warning("Skipping a result line", { iocs: queries.length, reason: parsed.reason });
           return;
         }
-        const found = candidateValues(parsed.event, batch);
-        if (found.length === 0) return stop("a result line shows none of the batch's values");
-        if (found.length > 1) {
-          for (const value of found) tainted.add(value);
-          if (tainted.size === values.size) stop("every value shares result lines with another");
-          return;
+        const { certain, uncertain } = attributeLine(parsed.event, members);
+        if (certain.length === 0 && uncertain.length === 0) {
+          return stop("a result line shows none of the batch's values");
         }
-        const value = found[0] as string;
+        for (const index of uncertain) tainted.add(index);
+        if (tainted.size === queries.length) {
+          return stop("every value shares result lines with another");
+        }
+        const owners = certain.filter((index) => !tainted.has(index));
+        if (owners.length === 0) return;
         held += line.length;
-        heldBy.set(value, (heldBy.get(value) ?? 0) + line.length);
+        for (const index of owners) heldBy.set(index, (heldBy.get(index) ?? 0) + line.length);
         if (held > maxBufferBytes) {
-          heavy = heavyValues(heldBy, maxBufferBytes);
+          heavy = heavyJobs(heldBy, maxBufferBytes);
           return stop(`more than ${maxBufferBytes} bytes of results`);
         }
         const entry = { line, event: parsed.event };
-        const kept = lines.get(value);
-        if (kept === undefined) lines.set(value, [entry]);
-        else kept.push(entry);
+        for (const index of owners) {
+          const kept = lines.get(index);
+          if (kept === undefined) lines.set(index, [entry]);
+          else kept.push(entry);
+        }
       },
     });
     if (reason !== undefined) return fallback(reason);
@@ -125,17 +128,17 @@ export async function attemptBatch(
 }
 
 /**
- * The values that hold a large share of a full buffer (hot IoCs), or
- * undefined when none does, in which case no value can be singled out.
+ * The jobs that hold a large share of a full buffer (hot IoCs), or undefined
+ * when none does, in which case no job can be singled out.
  */
-function heavyValues(
-  heldBy: ReadonlyMap<string, number>,
+function heavyJobs(
+  heldBy: ReadonlyMap<number, number>,
   maxBytes: number,
-): Set<string> | undefined {
-  const heavy = new Set<string>();
-  for (const [value, bytes] of heldBy) if (bytes * HEAVY_SHARE >= maxBytes) heavy.add(value);
+): Set<number> | undefined {
+  const heavy = new Set<number>();
+  for (const [index, bytes] of heldBy) if (bytes * HEAVY_SHARE >= maxBytes) heavy.add(index);
   return heavy.size > 0 ? heavy : undefined;
 }
 
-/** A value is heavy when it holds at least 1/HEAVY_SHARE of a full buffer. */
+/** A job is heavy when it holds at least 1/HEAVY_SHARE of a full buffer. */
 const HEAVY_SHARE = 32;

@@ -1,21 +1,31 @@
 import type { Indicator } from "../../core/indicator.ts";
-import type { PointIoc } from "../../core/ioc.ts";
+import { type IocQuery, iocQueryKey } from "../../core/ioc.ts";
 import type { MetricsRegistry } from "../../core/metrics.ts";
-import { batchFamily } from "../../core/retro_batch.ts";
+import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
 import { retroSighting, type Sighting, withRawContext } from "../../core/sighting.ts";
 import type { Backoff } from "../../async/backoff.ts";
 import type { Backend, Clock, Logger } from "../../ports.ts";
 
-/** One IoC of one indicator waiting for, or in, a retro query. */
+/** One indicator's query waiting for, or in, a retro query. */
 export interface RetroJob {
-  /** Identifies the job in the queue: indicator, IoC type and value. */
+  /** Identifies the job in the queue: the indicator and its query. */
   readonly key: string;
   readonly indicator: Indicator;
-  readonly ioc: PointIoc;
+  readonly query: IocQuery;
   /** Must be queried alone: a batch could not tell its results apart. */
   readonly solo?: boolean | undefined;
-  /** The value's text in a matching event; undefined: it cannot share a query. */
-  readonly printed: string | undefined;
+  /** How it may share a query; undefined: it cannot. */
+  readonly shape: BatchShape | undefined;
+}
+
+/** The job of `indicator`'s `query`. */
+export function retroJob(indicator: Indicator, query: IocQuery): RetroJob {
+  return {
+    key: `${indicator.id}\u0000${iocQueryKey(query)}`,
+    indicator,
+    query,
+    shape: batchShape(query),
+  };
 }
 
 /** How {@linkcode takeRetroJobs} chooses. */
@@ -31,7 +41,8 @@ const BATCH_SCAN_FACTOR = 4;
 
 /**
  * Removes and returns the jobs of the next query from `queue` (not empty): the
- * oldest job, with waiting jobs of its family when batching; undefined, taking
+ * oldest job, with waiting jobs of its family when batching, up to
+ * `batchSize` distinct values (at least the oldest job's); undefined, taking
  * nothing, when a batch that is not full should wait for the next round.
  */
 export function takeRetroJobs(
@@ -40,21 +51,21 @@ export function takeRetroJobs(
 ): RetroJob[] | undefined {
   const first = queue.values().next().value as RetroJob;
   const size = options.batchSize;
-  if (size <= 1 || first.solo === true || first.printed === undefined) {
+  if (size <= 1 || first.solo === true || first.shape === undefined) {
     queue.delete(first.key);
     return [first];
   }
-  const family = batchFamily(first.ioc.type);
+  const family = first.shape.family;
   const jobs: RetroJob[] = [];
   const values = new Set<string>();
   let scanned = 0;
   for (const job of queue.values()) {
     if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
-    const printed = job.solo === true || batchFamily(job.ioc.type) !== family
-      ? undefined
-      : job.printed;
-    if (printed === undefined) continue;
-    values.add(printed);
+    const shape = job.solo === true || job.shape?.family !== family ? undefined : job.shape;
+    if (shape === undefined) continue;
+    const added = shape.keys.filter((key) => !values.has(key));
+    if (jobs.length > 0 && values.size + added.length > size) continue;
+    for (const key of added) values.add(key);
     jobs.push(job);
   }
   if (values.size < size && !options.round) return undefined;

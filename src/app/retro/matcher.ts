@@ -3,9 +3,8 @@ import { Notifier } from "../../async/notifier.ts";
 import { TaskSet } from "../../async/task_set.ts";
 import { describeError } from "../../core/error_text.ts";
 import type { Indicator } from "../../core/indicator.ts";
-import type { PointIoc } from "../../core/ioc.ts";
+import type { IocQuery } from "../../core/ioc.ts";
 import type { MetricsRegistry } from "../../core/metrics.ts";
-import { printedValue } from "../../core/retro_batch.ts";
 import type { Sighting } from "../../core/sighting.ts";
 import type { Backend, Clock, Logger } from "../../ports.ts";
 export type { RetroMatcherOptions } from "./options.ts";
@@ -13,6 +12,7 @@ import { startBatchQuery } from "./batch_query.ts";
 import {
   type FinishedJob,
   type RetroJob,
+  retroJob,
   type RetroJobEnd,
   type RetroRun,
   takeRetroJobs,
@@ -41,13 +41,13 @@ export interface RetroMatcherDeps {
 /** How one query of {@linkcode RetroMatcher} ended. */
 export interface RetroQueryResult extends RetroJobEnd {
   readonly indicator: Indicator;
-  readonly ioc: PointIoc;
+  readonly query: IocQuery;
 }
 
 /**
  * Runs one historical query per indicator with bounded concurrency and turns
  * every result line into a RETRO sighting. Queued work is deduplicated per
- * indicator and value, so a re-sent indicator waiting in line is not queried
+ * indicator and query, so a re-sent indicator waiting in line is not queried
  * twice. The queue is changed only here: a query hands back its outcome
  * (done, retry later, requeue these, stopped) and the matcher acts on it.
  */
@@ -95,15 +95,15 @@ export class RetroMatcher {
     return this.#queue.size + this.#runningJobs;
   }
 
-  /** Queues the query for one indicator; returns false for a duplicate already queued. */
-  enqueue(indicator: Indicator, ioc: PointIoc): boolean {
+  /** Queues the query of one indicator; returns false for a duplicate already queued. */
+  enqueue(indicator: Indicator, query: IocQuery): boolean {
     if (this.#abort.signal.aborted) return false;
-    const key = `${indicator.id}\u0000${ioc.type}\u0000${ioc.value}`;
-    if (this.#queue.has(key)) {
+    const job = retroJob(indicator, query);
+    if (this.#queue.has(job.key)) {
       this.#log.debug("Indicator already queued; not queried twice", { indicator: indicator.id });
       return false;
     }
-    this.#queue.add({ key, indicator, ioc, printed: printedValue(ioc) });
+    this.#queue.add(job);
     // While a batch lingers, only a queue that might fill it is worth a look.
     if (!this.#lingering || this.#queue.size >= this.#batchSize()) this.#pump();
     this.#updateBacklog();
@@ -253,7 +253,7 @@ export class RetroMatcher {
 
   #finish(finished: readonly FinishedJob[]): void {
     for (const { job, end } of finished) {
-      this.#deps.onFinished?.({ indicator: job.indicator, ioc: job.ioc, ...end });
+      this.#deps.onFinished?.({ indicator: job.indicator, query: job.query, ...end });
     }
   }
 

@@ -4,6 +4,7 @@
  */
 
 import { backoffDelay } from "../../async/backoff.ts";
+import { iocQueryText } from "../../core/ioc.ts";
 import { parseEventLine } from "../../core/sighting.ts";
 import type { RetroQueryOutcome } from "../../ports.ts";
 import {
@@ -69,7 +70,7 @@ export function startSingleQuery(
       const waitMs = backoffDelay(counts.attempts - 1, retryBackoff);
       run.log.warning("Retro query failed; retrying", {
         indicator: job.indicator.id,
-        ioc: job.ioc.value,
+        ioc: iocQueryText(job.query),
         attempt: counts.attempts,
         retries,
         retry_in_s: waitMs / 1000,
@@ -107,7 +108,7 @@ function conclude(
   const { attempts } = tally;
   const fields = {
     indicator: job.indicator.id,
-    ioc: job.ioc.value,
+    ioc: iocQueryText(job.query),
     sightings: tally.sightings,
     skipped: tally.skipped,
     seconds: Number(tally.querySeconds.toFixed(3)),
@@ -162,7 +163,7 @@ async function attempt(
   const { counts } = options;
   const started = clock.monotonic();
   try {
-    return await backend.retro(job.ioc, {
+    return await backend.retro(job.query, {
       maxEvents: run.limits.maxEvents,
       timeoutSeconds: run.limits.timeoutSeconds,
       onStarted: options.onStarted,

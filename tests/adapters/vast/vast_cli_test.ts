@@ -123,7 +123,7 @@ async function retroLines(
 ): Promise<{ outcome: RetroQueryOutcome; lines: string[] }> {
   const lines: string[] = [];
   const outcome = await withDeadline(30_000, (signal) =>
-    cli.retro(ioc, {
+    cli.retro([ioc], {
       maxEvents: options.maxEvents ?? 0,
       timeoutSeconds: options.timeoutSeconds ?? 0,
       onLine: (line) => {
@@ -308,7 +308,7 @@ Deno.test("VastCli.retro timeout kills the emulator and its child; earlier lines
   const lines: string[] = [];
   let pids: number[] = [];
   const outcome = await withDeadline(30_000, (signal) =>
-    cli.retro(ip, {
+    cli.retro([ip], {
       maxEvents: 0,
       timeoutSeconds: 5,
       signal,
@@ -331,7 +331,7 @@ Deno.test("VastCli.retro abort kills the process group and rejects with the reas
   const reason = new Error("shutting down");
   let pids: number[] = [];
   await assert.rejects(
-    bench.cli().retro(ip, {
+    bench.cli().retro([ip], {
       maxEvents: 0,
       timeoutSeconds: 0,
       signal: controller.signal,
@@ -350,7 +350,7 @@ Deno.test("VastCli.retro rejects with onLine's error after killing the process",
   let pids: number[] = [];
   await assert.rejects(
     withDeadline(30_000, (signal) =>
-      bench.cli().retro(ip, {
+      bench.cli().retro([ip], {
         maxEvents: 0,
         timeoutSeconds: 0,
         signal,
@@ -369,7 +369,7 @@ Deno.test("VastCli.retro rejects at once when already aborted", async () => {
   const controller = new AbortController();
   controller.abort(new Error("too late"));
   await assert.rejects(
-    bench.cli().retro(ip, {
+    bench.cli().retro([ip], {
       maxEvents: 0,
       timeoutSeconds: 0,
       signal: controller.signal,

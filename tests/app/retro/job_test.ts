@@ -1,19 +1,16 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { type RetroJob, takeRetroJobs } from "../../../src/app/retro/job.ts";
-import type { PointIoc } from "../../../src/core/ioc.ts";
-import { printedValue } from "../../../src/core/retro_batch.ts";
+import { type RetroJob, retroJob, takeRetroJobs } from "../../../src/app/retro/job.ts";
+import type { IocQuery, PointIoc } from "../../../src/core/ioc.ts";
 
-function job(n: number, ioc: PointIoc, solo?: boolean): RetroJob {
+function job(n: number, ioc: PointIoc | IocQuery, solo?: boolean): RetroJob {
   const indicator = {
     type: "indicator" as const,
     id: `indicator--00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
     pattern: "[x:value = 'y']",
   };
   return {
+    ...retroJob(indicator, Array.isArray(ioc) ? ioc : [ioc as PointIoc]),
     key: `${n}`,
-    indicator,
-    ioc,
-    printed: printedValue(ioc),
     ...(solo === undefined ? {} : { solo }),
   };
 }

@@ -12,7 +12,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import { RetroMatcher, type RetroQueryResult } from "../../../src/app/retro/matcher.ts";
-import type { PointIoc } from "../../../src/core/ioc.ts";
+import type { IocQuery, PointIoc } from "../../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../../src/core/metrics.ts";
 import type { Backend, Indicator, RetroQueryOutcome } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
@@ -43,9 +43,11 @@ function semanticBackend(
 ) {
   const calls: Call[] = [];
   const run = async (
-    iocs: readonly PointIoc[],
+    query: IocQuery,
     onLine: (line: string) => void | Promise<void>,
   ): Promise<RetroQueryOutcome> => {
+    // Every query here is a list of values; a connection would be a bug in the test.
+    const iocs = query as readonly PointIoc[];
     calls.push({ iocs });
     await Promise.resolve();
     if (options.failAny === true && iocs.length > 1) return { status: "failed", detail: "boom" };
@@ -56,10 +58,10 @@ function semanticBackend(
   };
   const backend: Backend = {
     status: () => Promise.resolve(),
-    retro: (ioc, { onLine }) => run([ioc], onLine),
+    retro: (query, { onLine }) => run(query, onLine),
     ...(options.retroAny === false
       ? {}
-      : { retroAny: (iocs: readonly PointIoc[], { onLine }) => run(iocs, onLine) } as Pick<
+      : { retroAny: (terms: IocQuery, { onLine }) => run(terms, onLine) } as Pick<
         Backend,
         "retroAny"
       >),
@@ -75,15 +77,18 @@ function indicator(n: number): Indicator {
   };
 }
 
+/** A query's result with its one value, as these tests enqueue them. */
+type Finished = RetroQueryResult & { readonly ioc: PointIoc };
+
 /** Runs every IoC through a matcher; returns the sorted (indicator, event) pairs it reported. */
 async function sweep(
   backend: Backend,
   iocs: readonly PointIoc[],
   options: { batchSize: number; batchBufferBytes?: number; maxEvents?: number },
   records: LogRecord[] = [],
-): Promise<{ reported: string[]; results: RetroQueryResult[] }> {
+): Promise<{ reported: string[]; results: Finished[] }> {
   const reported: string[] = [];
-  const results: RetroQueryResult[] = [];
+  const results: Finished[] = [];
   const retro = new RetroMatcher(
     {
       backend,
@@ -97,7 +102,7 @@ async function sweep(
         );
         return Promise.resolve();
       },
-      onFinished: (result) => results.push(result),
+      onFinished: (result) => results.push({ ...result, ioc: result.query[0] as PointIoc }),
     },
     {
       // One slot, so that the IoCs after the first wait and form batches.
@@ -110,7 +115,7 @@ async function sweep(
       batchBufferBytes: options.batchBufferBytes,
     },
   );
-  iocs.forEach((ioc, n) => retro.enqueue(indicator(n), ioc));
+  iocs.forEach((ioc, n) => retro.enqueue(indicator(n), [ioc]));
   await retro.idle();
   return { reported: reported.sort(), results };
 }
@@ -276,7 +281,7 @@ Deno.test("property: batched results equal one query per IoC", async () => {
 function pacedMatcher(
   backend: Backend,
   clock: FakeClock,
-  options: { concurrency?: number; lingerMs?: number; results?: RetroQueryResult[] } = {},
+  options: { concurrency?: number; lingerMs?: number; results?: Finished[] } = {},
 ): RetroMatcher {
   return new RetroMatcher(
     {
@@ -286,7 +291,8 @@ function pacedMatcher(
       newUuid: () => crypto.randomUUID(),
       metrics: new MetricsRegistry(),
       report: () => Promise.resolve(),
-      onFinished: (result) => options.results?.push(result),
+      onFinished: (result) =>
+        options.results?.push({ ...result, ioc: result.query[0] as PointIoc }),
     },
     {
       concurrency: options.concurrency ?? 10,
@@ -303,7 +309,7 @@ Deno.test("a round starts every kind that waits, not just the oldest one's", asy
   const clock = new FakeClock();
   const { backend, calls } = semanticBackend(EVENTS);
   const retro = pacedMatcher(backend, clock);
-  retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
+  retro.enqueue(indicator(0), [{ type: "ip", value: "1.1.1.1" }]);
   equal(calls.length, 1, "a lone indicator starts at once");
   await clock.advance(5);
   const waiting: PointIoc[] = [
@@ -313,7 +319,7 @@ Deno.test("a round starts every kind that waits, not just the oldest one's", asy
     { type: "ip", value: "8.8.8.8" },
     { type: "domain", value: "bad.org" },
   ];
-  waiting.forEach((ioc, n) => retro.enqueue(indicator(n + 1), ioc));
+  waiting.forEach((ioc, n) => retro.enqueue(indicator(n + 1), [ioc]));
   equal(calls.length, 1, "the others wait for the round");
   await clock.advance(20);
   equal(calls.length, 4, "one round started all three kinds");
@@ -332,22 +338,22 @@ Deno.test("a round waits until the queries before it are under way, so batches g
   const held = Promise.withResolvers<void>();
   const backend: Backend = {
     status: () => Promise.resolve(),
-    retro: (ioc, options) => {
-      calls.push(ioc.value);
+    retro: ([ioc], options) => {
+      calls.push((ioc as PointIoc).value);
       starts.push(() => options.onStarted?.());
       return held.promise.then(() => ({ status: "ok" }));
     },
     retroAny: (iocs, options) => {
-      calls.push(iocs.map((ioc) => ioc.value).join(" "));
+      calls.push((iocs as readonly PointIoc[]).map((ioc) => ioc.value).join(" "));
       starts.push(() => options.onStarted?.());
       return Promise.resolve({ status: "ok" });
     },
   };
   const retro = pacedMatcher(backend, clock);
-  retro.enqueue(indicator(0), { type: "ip", value: "1.1.1.1" });
+  retro.enqueue(indicator(0), [{ type: "ip", value: "1.1.1.1" }]);
   await clock.advance(30);
-  retro.enqueue(indicator(1), { type: "ip", value: "2.2.2.2" });
-  retro.enqueue(indicator(2), { type: "ip", value: "3.3.3.3" });
+  retro.enqueue(indicator(1), [{ type: "ip", value: "2.2.2.2" }]);
+  retro.enqueue(indicator(2), [{ type: "ip", value: "3.3.3.3" }]);
   await clock.advance(30);
   deepEqual(calls, ["1.1.1.1"], "no round while a query is still starting");
   starts[0]?.();
@@ -399,11 +405,11 @@ Deno.test("a batch running at shutdown is killed at the deadline and its IoCs en
       );
     },
   };
-  const results: RetroQueryResult[] = [];
+  const results: Finished[] = [];
   const retro = pacedMatcher(backend, new FakeClock(), { concurrency: 1, lingerMs: 0, results });
   // The first address goes alone and ends at once; the next two share the held batch.
   for (const [n, value] of ["1.1.1.1", "2.2.2.2", "3.3.3.3"].entries()) {
-    retro.enqueue(indicator(n), { type: "ip", value });
+    retro.enqueue(indicator(n), [{ type: "ip", value }]);
   }
   await started.promise;
   const deadline = new AbortController();

@@ -1,5 +1,6 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { RetroMatcher, type RetroQueryResult } from "../../../src/app/retro/matcher.ts";
+import type { PointIoc } from "../../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../../src/core/metrics.ts";
 import type { Backend, Indicator, RetroQueryOutcome, Sighting } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
@@ -18,7 +19,7 @@ function heldBackend(outcomes: Record<string, RetroQueryOutcome | "throw"> = {})
   const gate = Promise.withResolvers<void>();
   const backend: Backend = {
     status: () => Promise.resolve(),
-    retro: async (ioc, options) => {
+    retro: async ([ioc], options) => {
       await Promise.race([
         gate.promise,
         new Promise((_, reject) =>
@@ -28,7 +29,7 @@ function heldBackend(outcomes: Record<string, RetroQueryOutcome | "throw"> = {})
         ),
       ]);
       await options.onLine('{"ts":"2021-03-01T10:00:00Z"}');
-      const outcome = outcomes[ioc.value] ?? { status: "ok" };
+      const outcome = outcomes[(ioc as PointIoc).value] ?? { status: "ok" };
       if (outcome === "throw") throw new Error("backend bug");
       return outcome;
     },
@@ -36,7 +37,10 @@ function heldBackend(outcomes: Record<string, RetroQueryOutcome | "throw"> = {})
   return { backend, release: () => gate.resolve() };
 }
 
-function matcher(backend: Backend, results: RetroQueryResult[], concurrency = 2) {
+/** A query's result with its one value, as these tests enqueue them. */
+type Finished = RetroQueryResult & { readonly ioc: PointIoc };
+
+function matcher(backend: Backend, results: Finished[], concurrency = 2) {
   return new RetroMatcher(
     {
       backend,
@@ -45,7 +49,7 @@ function matcher(backend: Backend, results: RetroQueryResult[], concurrency = 2)
       newUuid: () => crypto.randomUUID(),
       metrics: new MetricsRegistry(),
       report: () => Promise.resolve(),
-      onFinished: (result) => results.push(result),
+      onFinished: (result) => results.push({ ...result, ioc: result.query[0] as PointIoc }),
     },
     { concurrency, maxEvents: 0, timeoutSeconds: 0, retries: 0, batchSize: 1 },
   );
@@ -57,10 +61,10 @@ Deno.test("onFinished tells how every query ended", async () => {
     "10.0.0.3": { status: "failed", detail: "exit 1" },
     "10.0.0.4": "throw",
   });
-  const results: RetroQueryResult[] = [];
+  const results: Finished[] = [];
   const retro = matcher(backend, results, 4);
   for (let n = 1; n <= 4; n++) {
-    retro.enqueue(indicator(n), { type: "ip", value: `10.0.0.${n}` });
+    retro.enqueue(indicator(n), [{ type: "ip", value: `10.0.0.${n}` }]);
   }
   release();
   await retro.idle();
@@ -77,9 +81,9 @@ Deno.test("onFinished tells how every query ended", async () => {
 
 Deno.test("idle and waitForBacklog wait for the queue to shrink", async () => {
   const { backend, release } = heldBackend();
-  const results: RetroQueryResult[] = [];
+  const results: Finished[] = [];
   const retro = matcher(backend, results, 1);
-  for (let n = 1; n <= 3; n++) retro.enqueue(indicator(n), { type: "ip", value: `10.0.0.${n}` });
+  for (let n = 1; n <= 3; n++) retro.enqueue(indicator(n), [{ type: "ip", value: `10.0.0.${n}` }]);
   equal(retro.backlog, 3);
   let roomy = false;
   const room = retro.waitForBacklog(1).then(() => roomy = true);
@@ -95,9 +99,9 @@ Deno.test("idle and waitForBacklog wait for the queue to shrink", async () => {
 
 Deno.test("idle rejects with the signal's reason; drain then reports the queries as stopped", async () => {
   const { backend } = heldBackend();
-  const results: RetroQueryResult[] = [];
+  const results: Finished[] = [];
   const retro = matcher(backend, results, 1);
-  retro.enqueue(indicator(1), { type: "ip", value: "10.0.0.1" });
+  retro.enqueue(indicator(1), [{ type: "ip", value: "10.0.0.1" }]);
   const controller = new AbortController();
   const waiting = retro.idle(controller.signal);
   controller.abort(new Error("stop"));
@@ -109,8 +113,8 @@ Deno.test("idle rejects with the signal's reason; drain then reports the queries
 Deno.test("cancelling queued queries wakes waiters", async () => {
   const { backend, release } = heldBackend();
   const retro = matcher(backend, [], 1);
-  retro.enqueue(indicator(1), { type: "ip", value: "10.0.0.1" });
-  retro.enqueue(indicator(2), { type: "ip", value: "10.0.0.2" });
+  retro.enqueue(indicator(1), [{ type: "ip", value: "10.0.0.1" }]);
+  retro.enqueue(indicator(2), [{ type: "ip", value: "10.0.0.2" }]);
   const room = retro.waitForBacklog(1);
   equal(retro.cancel(indicator(2).id), 1);
   await room;
@@ -190,7 +194,7 @@ Deno.test("a refused query is retried with capped backoff and reports once", asy
     { lines: 2, outcome: { status: "ok" } },
   ]);
   const t = retrying(backend, { retries: 3, clock });
-  t.retro.enqueue(indicator(1), { type: "ip", value: "10.0.0.1" });
+  t.retro.enqueue(indicator(1), [{ type: "ip", value: "10.0.0.1" }]);
   await settle();
   equal(calls(), 1);
   equal(t.retro.backlog, 1, "a query waiting to retry stays in the backlog");
@@ -221,7 +225,7 @@ Deno.test("a query refused more often than retro_match_retries gives up with one
   const clock = new FakeClock();
   const { backend, calls } = scriptedBackend([REFUSED, REFUSED, REFUSED]);
   const t = retrying(backend, { retries: 2, clock });
-  t.retro.enqueue(indicator(7), { type: "ip", value: "10.0.0.7" });
+  t.retro.enqueue(indicator(7), [{ type: "ip", value: "10.0.0.7" }]);
   await settle();
   await clock.advance(1000);
   await clock.advance(2000);
@@ -245,9 +249,9 @@ Deno.test("timeouts, partial failures and retries 0 are not retried", async () =
     { lines: 2, outcome: { status: "failed", detail: "exit code 1" } },
   ]);
   const t = retrying(backend, { retries: 3, clock });
-  t.retro.enqueue(indicator(1), { type: "ip", value: "10.0.0.1" });
+  t.retro.enqueue(indicator(1), [{ type: "ip", value: "10.0.0.1" }]);
   await t.retro.idle();
-  t.retro.enqueue(indicator(2), { type: "ip", value: "10.0.0.2" });
+  t.retro.enqueue(indicator(2), [{ type: "ip", value: "10.0.0.2" }]);
   await t.retro.idle();
   equal(calls(), 2);
   equal(t.reported.length, 3, "what each attempt delivered counts, once");
@@ -259,7 +263,7 @@ Deno.test("timeouts, partial failures and retries 0 are not retried", async () =
 
   const once = scriptedBackend([REFUSED]);
   const plain = retrying(once.backend, { retries: 0, clock });
-  plain.retro.enqueue(indicator(3), { type: "ip", value: "10.0.0.3" });
+  plain.retro.enqueue(indicator(3), [{ type: "ip", value: "10.0.0.3" }]);
   await plain.retro.idle();
   equal(once.calls(), 1);
   equal(plain.logged("ERROR", "")[0]?.message, "Retro query failed");
@@ -269,8 +273,8 @@ Deno.test("drain and withdrawal stop a query waiting to retry", async () => {
   const clock = new FakeClock();
   const { backend, calls } = scriptedBackend([REFUSED, REFUSED]);
   const t = retrying(backend, { retries: 3, clock });
-  t.retro.enqueue(indicator(1), { type: "ip", value: "10.0.0.1" });
-  t.retro.enqueue(indicator(2), { type: "ip", value: "10.0.0.2" });
+  t.retro.enqueue(indicator(1), [{ type: "ip", value: "10.0.0.1" }]);
+  t.retro.enqueue(indicator(2), [{ type: "ip", value: "10.0.0.2" }]);
   await settle();
   equal(clock.pending, 2);
   equal(t.retro.cancel(indicator(1).id), 1);

@@ -1,14 +1,14 @@
 import { deepEqual, equal } from "node:assert/strict";
-import type { RetroJob } from "../../../src/app/retro/job.ts";
+import { type RetroJob, retroJob } from "../../../src/app/retro/job.ts";
 import { RetroQueue } from "../../../src/app/retro/queue.ts";
 
 function job(value: string): RetroJob {
-  return {
-    key: value,
-    indicator: { type: "indicator", id: `indicator--${value}`, pattern: "[x:y = 'z']" },
-    ioc: { type: "ip", value },
-    printed: value,
-  };
+  const indicator = {
+    type: "indicator",
+    id: `indicator--${value}`,
+    pattern: "[x:y = 'z']",
+  } as const;
+  return { ...retroJob(indicator, [{ type: "ip", value }]), key: value };
 }
 
 Deno.test("handed-back jobs go ahead of the waiting ones; deletes and clears reach both lanes", () => {

@@ -1,0 +1,113 @@
+/**
+ * Which indicators hold which live-matching value. A backend's matcher keeps
+ * one entry per value (VAST's remembers one indicator for it), while several
+ * indicators may carry the same value: the bridge keeps the indicators of each
+ * value here, so that a shared value stays in the matcher until the last of
+ * them is gone, and a match on it becomes one sighting per indicator.
+ *
+ * Values are told apart as matchers tell them apart: addresses by their
+ * canonical text (a matcher compares addresses, not spellings), everything
+ * else by its exact text, so `1.2.3.4` the address and `1.2.3.4` a URL are two.
+ */
+
+import type { PointIoc } from "./ioc.ts";
+import { addressGroups, formatIpv4, formatIpv6, isIpv4Mapped } from "./ip_address.ts";
+
+/** What the matcher must be told after a change of the table. */
+export interface LiveChange {
+  /**
+   * "add": the value is new (`refs` holds its one indicator); "refs": the
+   * indicators holding it changed; "remove": none holds it any more.
+   */
+  readonly op: "add" | "refs" | "remove";
+  /** The value as it was first added; identifies the matcher's entry. */
+  readonly ioc: PointIoc;
+  /** The indicators holding the value now, oldest first; empty for "remove". */
+  readonly refs: readonly string[];
+}
+
+interface Entry {
+  readonly ioc: PointIoc;
+  readonly refs: string[];
+}
+
+/** The key a matcher's entry for `value` has: `a <address>` or `s <text>`. */
+export function liveValueKey(value: string, type?: PointIoc["type"]): string {
+  const address = type === undefined || type === "ip" || type === "ipv6"
+    ? addressGroups(value)
+    : undefined;
+  if (address === undefined) return `s ${value}`;
+  return `a ${isIpv4Mapped(address) ? formatIpv4(address) : formatIpv6(address)}`;
+}
+
+/** Values → the indicators holding them, and back. */
+export class LiveValues {
+  readonly #entries = new Map<string, Entry>();
+  readonly #keysOf = new Map<string, Set<string>>();
+
+  /** Values held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Whether `indicatorId` holds any value. */
+  holds(indicatorId: string): boolean {
+    return this.#keysOf.has(indicatorId);
+  }
+
+  /** The indicators holding the value a matcher reported, oldest first; empty when none does. */
+  refsOf(value: string): readonly string[] {
+    return this.#entries.get(liveValueKey(value))?.refs ?? [];
+  }
+
+  /** Lets `indicatorId` hold every value of `iocs` (it keeps those it held); returns the changes. */
+  add(indicatorId: string, iocs: readonly PointIoc[]): LiveChange[] {
+    const changes: LiveChange[] = [];
+    const keys = this.#keysOf.get(indicatorId) ?? new Set<string>();
+    for (const ioc of iocs) {
+      const key = liveValueKey(ioc.value, ioc.type);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const entry = this.#entries.get(key);
+      if (entry === undefined) {
+        this.#entries.set(key, { ioc, refs: [indicatorId] });
+        changes.push({ op: "add", ioc, refs: [indicatorId] });
+      } else {
+        entry.refs.push(indicatorId);
+        changes.push({ op: "refs", ioc: entry.ioc, refs: [...entry.refs] });
+      }
+    }
+    if (keys.size > 0) this.#keysOf.set(indicatorId, keys);
+    return changes;
+  }
+
+  /**
+   * Takes every value of `indicatorId` away from it; returns the changes.
+   * Values of `iocs` that no indicator holds are removed too: a matcher keeps
+   * its entries across restarts of the bridge, so a withdrawal may name values
+   * added before this table began.
+   */
+  remove(indicatorId: string, iocs: readonly PointIoc[] = []): LiveChange[] {
+    const changes: LiveChange[] = [];
+    const held = this.#keysOf.get(indicatorId) ?? new Set<string>();
+    for (const key of held) {
+      const entry = this.#entries.get(key) as Entry;
+      entry.refs.splice(entry.refs.indexOf(indicatorId), 1);
+      if (entry.refs.length === 0) {
+        this.#entries.delete(key);
+        changes.push({ op: "remove", ioc: entry.ioc, refs: [] });
+      } else {
+        changes.push({ op: "refs", ioc: entry.ioc, refs: [...entry.refs] });
+      }
+    }
+    this.#keysOf.delete(indicatorId);
+    const seen = new Set(held);
+    for (const ioc of iocs) {
+      const key = liveValueKey(ioc.value, ioc.type);
+      if (seen.has(key) || this.#entries.has(key)) continue;
+      seen.add(key);
+      changes.push({ op: "remove", ioc, refs: [] });
+    }
+    return changes;
+  }
+}
