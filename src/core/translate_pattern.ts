@@ -129,7 +129,7 @@ export function translatePattern(pattern: string): PatternTranslation {
     seen.add(key);
     return true;
   });
-  return { ok: true, query };
+  return query.length > MAX_QUERY_TERMS ? tooMany() : { ok: true, query };
 }
 
 function tooMany(): PatternRefusal {

@@ -302,3 +302,50 @@ Deno.test("legacy intel: matched like any indicator; unmatchable types counted a
     [1, 1],
   );
 });
+
+Deno.test("a compound indicator is one retro query and one live entry per value; a skipped one says why", async () => {
+  const both = '{"ts":"2021-03-01T10:00:00Z","query":"evil.com","answers":["6.6.6.6"]}';
+  const backend = new FakeBackend({
+    "evil.com": [both, '{"ts":"2021-03-01T10:00:01Z","query":"evil.com"}'],
+    "6.6.6.6": [both],
+  });
+  const { deps, threatBus, sink, logger } = setup(
+    { settings: liveSettings, liveBackend: backend },
+    backend,
+  );
+  const controller = new AbortController();
+  const running = runBridge(deps, controller.signal);
+  threatBus.inbound.push(
+    indicatorFrame(
+      ID_B,
+      "[ipv4-addr:value = '6.6.6.6'] FOLLOWEDBY [domain-name:value = 'evil.com']",
+    ),
+  );
+  threatBus.inbound.push(
+    indicatorFrame(ID_A, "[domain-name:value = 'evil.com'] OR [ipv4-addr:value IN ('6.6.6.6')]"),
+  );
+  await until(() => sink.sightings.length === 2 && backend.matcherCalls.length === 2);
+  controller.abort();
+  await running;
+  deepEqual(backend.queries.map((q) => q.query), [[
+    { type: "domain", value: "evil.com" },
+    { type: "ip", value: "6.6.6.6" },
+  ]]);
+  // The event showing both values is one sighting.
+  deepEqual(sink.sightings.map((s) => [s.sighting_of_ref, s.last_seen]), [
+    [ID_A, "2021-03-01T10:00:00Z"],
+    [ID_A, "2021-03-01T10:00:01Z"],
+  ]);
+  deepEqual(backend.matcherCalls.map((c) => [c.op, c.value, c.ref]), [
+    ["add", "evil.com", ID_A],
+    ["add", "6.6.6.6", ID_A],
+  ]);
+  const skipped = logger.records.filter((r) => r.message === "Skipping indicator");
+  deepEqual(skipped.map((r) => [r.level, r.fields["indicator"], r.fields["construct"]]), [
+    ["WARNING", ID_B, "followedby"],
+  ]);
+  ok(String(skipped[0]?.fields["reason"]).includes("observation operator FOLLOWEDBY"));
+  const { counters } = deps.metrics.takeSnapshot();
+  equal(counters.indicators_skipped_unsupported_pattern, 1);
+  equal(counters.added_iocs, 1);
+});

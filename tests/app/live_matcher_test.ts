@@ -281,3 +281,111 @@ Deno.test("a live matcher starts once and refuses bad limits", () => {
   throws(() => setup({ updateConcurrency: 0 }), /Cannot use 0 as a live matcher limit/);
   return t.live.drain(AbortSignal.timeout(1000));
 });
+
+Deno.test("every value of a compound indicator is added under it; what the matcher cannot hold is logged and counted", async () => {
+  const t = setup();
+  t.live.start(t.controller.signal);
+  const a = indicator(ID_A, "a.com");
+  ok(
+    await t.live.add(a, [
+      { type: "domain", value: "a.com" },
+      { type: "ip", value: "6.6.6.6" },
+      { type: "subnet", value: "10.0.0.0/8" },
+      { type: "flow", dst: { address: { type: "ip", value: "1.2.3.4" }, port: 443 } },
+    ], t.controller.signal),
+  );
+  await until(() => t.backend.matcherCalls.length === 2);
+  deepEqual(t.backend.matcherCalls, [
+    { op: "add", matcher: "threatbus", value: "a.com", ref: ID_A },
+    { op: "add", matcher: "threatbus", value: "6.6.6.6", ref: ID_A },
+  ]);
+  const skipped = t.logger.records.filter((r) => r.message.startsWith("Not matched live"));
+  equal(skipped.length, 1);
+  equal(skipped[0]?.level, "WARNING");
+  equal(skipped[0]?.fields["iocs"], "10.0.0.0/8 OR network-traffic dst 1.2.3.4:443");
+  equal(skipped[0]?.fields["live"], 2);
+  equal(t.metrics.takeSnapshot().counters.live_iocs_skipped, 2);
+  t.backend.liveEvents.push({ line: matchLine("6.6.6.6", ID_A, { n: 1 }) });
+  t.backend.liveEvents.push({ line: matchLine("a.com", ID_A, { n: 2 }) });
+  await until(() => t.sightings.length === 2);
+  await t.stop();
+  deepEqual(t.sightings.map((s) => [s.sighting_of_ref, s.x_threatbus_indicator_value]), [
+    [ID_A, "6.6.6.6"],
+    [ID_A, "a.com"],
+  ]);
+});
+
+Deno.test("a value two indicators share is added once, matched for both, and stays until both are gone", async () => {
+  const t = setup();
+  t.live.start(t.controller.signal);
+  const signal = t.controller.signal;
+  const a = indicator(ID_A, "shared.com");
+  const b = indicator(ID_B, "shared.com");
+  await t.live.add(
+    a,
+    [{ type: "domain", value: "shared.com" }, { type: "domain", value: "a.com" }],
+    signal,
+  );
+  await t.live.add(b, [{ type: "domain", value: "shared.com" }], signal);
+  await until(() => t.backend.matcherCalls.length === 2 && t.live.backlog === 0);
+  // VAST's matcher remembers the first indicator only; the match names it.
+  t.backend.liveEvents.push({ line: matchLine("shared.com", ID_A, { n: 1 }) });
+  await until(() => t.sightings.length === 2);
+  deepEqual(t.sightings.map((s) => s.sighting_of_ref), [ID_A, ID_B]);
+  deepEqual(t.sightings.map((s) => s.x_threatbus_sighting_context), [{ n: 1 }, { n: 1 }]);
+  equal(t.metrics.takeSnapshot().counters.live_matcher_sightings, 2);
+
+  await t.live.remove(a, undefined, signal);
+  await until(() => t.backend.matcherCalls.length === 3 && t.live.backlog === 0);
+  deepEqual(t.backend.matcherCalls.at(-1), { op: "remove", matcher: "threatbus", value: "a.com" });
+  ok(t.live.holds(ID_B) && !t.live.holds(ID_A));
+  t.backend.liveEvents.push({ line: matchLine("shared.com", ID_A, { n: 2 }) });
+  await until(() => t.sightings.length === 3);
+  equal(t.sightings[2]?.sighting_of_ref, ID_B, "the withdrawn indicator gets no more sightings");
+
+  await t.live.remove(b, [{ type: "domain", value: "shared.com" }], signal);
+  await until(() => t.backend.matcherCalls.length === 4 && t.live.backlog === 0);
+  await t.stop();
+  deepEqual(t.backend.matcherCalls.slice(0, 2).map((c) => [c.op, c.value, c.ref]), [
+    ["add", "shared.com", ID_A],
+    ["add", "a.com", ID_A],
+  ]);
+  deepEqual(t.backend.matcherCalls.at(-1), {
+    op: "remove",
+    matcher: "threatbus",
+    value: "shared.com",
+  });
+});
+
+Deno.test("a withdrawal removes the values of its pattern the matcher may hold from before", async () => {
+  const t = setup();
+  const a = indicator(ID_A, "old.com");
+  await t.live.remove(a, [{ type: "domain", value: "old.com" }, {
+    type: "subnet",
+    value: "10.0.0.0/8",
+  }], t.controller.signal);
+  await until(() => t.backend.matcherCalls.length === 1 && t.live.backlog === 0);
+  await t.stop();
+  deepEqual(t.backend.matcherCalls, [{ op: "remove", matcher: "threatbus", value: "old.com" }]);
+});
+
+Deno.test("a backend that stores every indicator of a value is told when they change", async () => {
+  const t = setup();
+  const told: [string, readonly string[]][] = [];
+  const backend = t.backend as FakeBackend & { updateMatcherRefs?: unknown };
+  backend.updateMatcherRefs = (
+    _matcher: string,
+    options: { ioc: { value: string }; refs: readonly string[] },
+  ) => {
+    told.push([options.ioc.value, options.refs]);
+    return Promise.resolve({ status: "ok" });
+  };
+  const signal = t.controller.signal;
+  await t.live.add(indicator(ID_A, "x.com"), [{ type: "domain", value: "x.com" }], signal);
+  await t.live.add(indicator(ID_B, "x.com"), [{ type: "domain", value: "x.com" }], signal);
+  await t.live.remove(indicator(ID_A, "x.com"), undefined, signal);
+  await until(() => told.length === 2 && t.live.backlog === 0);
+  await t.stop();
+  deepEqual(told, [["x.com", [ID_A, ID_B]], ["x.com", [ID_B]]]);
+  deepEqual(t.backend.matcherCalls.map((c) => c.op), ["add"]);
+});

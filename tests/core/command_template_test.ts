@@ -89,3 +89,23 @@ Deno.test("placeholder values come from the sighting", () => {
   const odd = retroSighting({ ...indicator, pattern: "[x:y > 3]" }, { n: 1 }, stamp);
   assert.deepEqual(placeholderValues(odd), { ioc: "", matchType: "RETRO" });
 });
+
+Deno.test("the %ioc of a compound indicator's retro sighting is the value its event shows", () => {
+  const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0 };
+  const indicator = {
+    type: "indicator" as const,
+    id: "indicator--46b3f973-5c03-41fc-9efe-49598a267a35",
+    pattern:
+      "[domain-name:value = 'a.com' OR domain-name:value = 'b.com'] OR [ipv4-addr:value = '6.6.6.6']",
+  };
+  const ioc = (event: Record<string, unknown>) =>
+    placeholderValues(retroSighting(indicator, event, stamp)).ioc;
+  assert.equal(ioc({ query: "b.com" }), "b.com");
+  assert.equal(ioc({ id: { resp_h: "6.6.6.6" } }), "6.6.6.6");
+  assert.equal(ioc({ other: "nothing" }), "a.com", "shows none: the first value");
+  const flow = { ...indicator, pattern: "[network-traffic:dst_port = 22]" };
+  assert.equal(
+    placeholderValues(retroSighting(flow, { n: 1 }, stamp)).ioc,
+    "network-traffic dst port 22",
+  );
+});

@@ -171,3 +171,25 @@ Deno.test("validateIocValue bounds the length and shortens long values in the re
     }...": longer than ${MAX_IOC_VALUE_LENGTH} characters`,
   });
 });
+
+Deno.test("validateIocValue checks subnets and the hex of each hash type", () => {
+  assert.deepEqual(validateIocValue("subnet", "10.0.0.0/8"), { ok: true });
+  assert.deepEqual(validateIocValue("subnet", "2001:db8::/32"), { ok: true });
+  assert.deepEqual(validateIocValue("subnet", "10.0.0.0"), {
+    ok: false,
+    reason: 'Cannot use value "10.0.0.0": not a CIDR block such as 10.0.0.0/8',
+  });
+  assert.deepEqual(validateIocValue("md5", "D41D8CD98F00B204E9800998ECF8427E"), { ok: true });
+  assert.deepEqual(validateIocValue("sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"), {
+    ok: true,
+  });
+  assert.deepEqual(validateIocValue("sha256", "e3".repeat(32)), { ok: true });
+  assert.deepEqual(validateIocValue("sha256", "e3".repeat(31)), {
+    ok: false,
+    reason: `Cannot use value "${"e3".repeat(31)}": not a SHA-256 hash (64 hex digits)`,
+  });
+  assert.deepEqual(validateIocValue("md5", "g".repeat(32)), {
+    ok: false,
+    reason: `Cannot use value "${"g".repeat(32)}": not an MD5 hash (32 hex digits)`,
+  });
+});

@@ -1,5 +1,12 @@
-import assert from "node:assert/strict";
-import { isIpv4Address, isIpv6Address } from "../../src/core/ip_address.ts";
+import assert, { equal, ok } from "node:assert/strict";
+import {
+  addressGroups,
+  cidrContains,
+  formatCidr,
+  isIpv4Address,
+  isIpv6Address,
+  parseCidr,
+} from "../../src/core/ip_address.ts";
 
 Deno.test("isIpv4Address accepts strict dotted quads", () => {
   for (const good of ["0.0.0.0", "1.2.3.4", "255.255.255.255", "10.0.0.1", "192.168.100.200"]) {
@@ -92,4 +99,44 @@ Deno.test("isIpv6Address refuses malformed addresses, zones, prefixes and bracke
   ) {
     assert.equal(isIpv6Address(bad), false, bad);
   }
+});
+
+Deno.test("parseCidr reads blocks of either family; formatCidr clears the host bits", () => {
+  const block = parseCidr("192.168.7.9/20");
+  equal(block?.ipv4, true);
+  equal(block?.prefix, 20);
+  equal(formatCidr(block!), "192.168.0.0/20");
+  equal(formatCidr(parseCidr("2001:DB8:0:0:1::/33")!), "2001:db8::/33");
+  equal(formatCidr(parseCidr("10.0.0.0/8")!), "10.0.0.0/8");
+  equal(formatCidr(parseCidr("0.0.0.0/0")!), "0.0.0.0/0");
+  equal(formatCidr(parseCidr("::/0")!), "::/0");
+  equal(formatCidr(parseCidr("1.2.3.4/32")!), "1.2.3.4/32");
+  for (
+    const bad of [
+      "10.0.0.0",
+      "10.0.0.0/33",
+      "10.0.0.0/08",
+      "::/129",
+      "10.0.0/8",
+      "a/8",
+      "/8",
+      "10.0.0.0/",
+    ]
+  ) {
+    equal(parseCidr(bad), undefined, bad);
+  }
+  equal(parseCidr("010.0.0.0/08", { leadingZeros: true })?.prefix, 8, "as event text may hold it");
+});
+
+Deno.test("cidrContains compares the prefix, IPv4 inside ::ffff:0:0/96", () => {
+  const v4 = parseCidr("10.1.0.0/16")!;
+  ok(cidrContains(v4, addressGroups("10.1.200.3")!));
+  ok(!cidrContains(v4, addressGroups("10.2.0.1")!));
+  ok(cidrContains(parseCidr("::ffff:10.1.0.0/112")!, addressGroups("10.1.2.3")!));
+  ok(!cidrContains(parseCidr("2001:db8::/32")!, addressGroups("10.1.2.3")!));
+  ok(cidrContains(parseCidr("0.0.0.0/0")!, addressGroups("255.255.255.255")!));
+  ok(
+    !cidrContains(parseCidr("0.0.0.0/0")!, addressGroups("2001:db8::1")!),
+    "IPv4's /0 holds no IPv6",
+  );
 });

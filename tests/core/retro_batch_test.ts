@@ -1,6 +1,9 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import {
+  attributeLine,
   batchFamily,
+  batchMembers,
+  batchShape,
   batchValues,
   candidateValues,
   printedValue,
@@ -82,4 +85,71 @@ Deno.test("vastQueryAny joins the single queries with ||", () => {
     vastQueryAny([{ type: "ip", value: "6.6.6.6" }, { type: "domain", value: 'a"b' }]),
     '6.6.6.6 || "a\\"b" == net.domain || "a\\"b" == net.hostname',
   );
+});
+
+Deno.test("batchShape: families joined, values keyed by family; subnets and connections stay out", () => {
+  deepEqual(batchShape([{ type: "ip", value: "6.6.6.6" }, { type: "domain", value: "a.com" }]), {
+    family: "address+domain",
+    keys: ["address 6.6.6.6", "domain a.com"],
+  });
+  deepEqual(
+    batchShape([{ type: "ipv6", value: "::ffff:6.6.6.6" }, { type: "ip", value: "6.6.6.6" }]),
+    { family: "address", keys: ["address 6.6.6.6"] },
+    "two spellings of one address are one value",
+  );
+  deepEqual(batchShape([{ type: "md5", value: "ab".repeat(16) }])?.family, "hash");
+  equal(
+    batchShape([{ type: "ip", value: "6.6.6.6" }, { type: "subnet", value: "10.0.0.0/8" }]),
+    undefined,
+  );
+  equal(batchShape([{ type: "flow", dst: { port: 22 } }]), undefined);
+  equal(batchShape([{ type: "ip", value: "010.1.1.1" }]), undefined, "unsure print");
+  equal(batchShape([]), undefined);
+});
+
+Deno.test("batchMembers: the batch's query holds each value once, spellings merged", () => {
+  const members = batchMembers([
+    [{ type: "ip", value: "6.6.6.6" }, { type: "domain", value: "a.com" }],
+    [{ type: "ipv6", value: "::ffff:6.6.6.6" }],
+    [{ type: "url", value: "a.com" }],
+  ]);
+  deepEqual(members.query, [
+    { type: "ip", value: "6.6.6.6" },
+    { type: "domain", value: "a.com" },
+    { type: "url", value: "a.com" },
+  ]);
+  throws(() => batchMembers([[{ type: "subnet", value: "10.0.0.0/8" }]]), RangeError);
+});
+
+Deno.test("attributeLine: a job holding every candidate is certain; one holding some is not", () => {
+  const members = batchMembers([
+    [{ type: "ip", value: "6.6.6.6" }, { type: "domain", value: "evil.com" }], // 0
+    [{ type: "ip", value: "6.6.6.6" }], // 1
+    [{ type: "domain", value: "evil.com" }], // 2
+    [{ type: "ip", value: "7.7.7.7" }], // 3
+  ]);
+  // Both of job 0's values: only job 0 surely matched; 1 and 2 may have.
+  deepEqual(attributeLine({ query: "evil.com", answers: ["6.6.6.6"] }, members), {
+    certain: [0],
+    uncertain: [1, 2],
+  });
+  // One value held by two jobs: both matched.
+  deepEqual(attributeLine({ id: { resp_h: "6.6.6.6" } }, members), {
+    certain: [0, 1],
+    uncertain: [],
+  });
+  deepEqual(attributeLine({ id: { resp_h: "7.7.7.7" } }, members), { certain: [3], uncertain: [] });
+  deepEqual(attributeLine({ id: { resp_h: "8.8.8.8" } }, members), { certain: [], uncertain: [] });
+  // An address inside a subnet the event holds counts as shown.
+  deepEqual(attributeLine({ net: "7.7.0.0/16" }, members), { certain: [3], uncertain: [] });
+});
+
+Deno.test("attributeLine keeps one text of two kinds apart: neither job is certain", () => {
+  // `evil.com` the domain and `evil.com` the URL match different fields.
+  const members = batchMembers([
+    [{ type: "domain", value: "evil.com" }, { type: "url", value: "/x" }],
+    [{ type: "domain", value: "b.org" }, { type: "url", value: "evil.com" }],
+  ]);
+  deepEqual(attributeLine({ query: "evil.com" }, members), { certain: [], uncertain: [0, 1] });
+  deepEqual(attributeLine({ uri: "/x" }, members), { certain: [0], uncertain: [] });
 });

@@ -82,6 +82,54 @@ Deno.test("vast emulator answers each query form with the known counts", async (
   }
 });
 
+Deno.test("vast emulator answers subnets, file hashes and connections with the known counts", async (t) => {
+  const { subnet, connection, file, otherFile, zeekOnlyMd5 } = EVENTS_FACTS;
+  const to = `net.dst.ip == ${connection.address}`;
+  const cases: Array<[string, number]> = [
+    [`:addr in ${subnet.value}`, subnet.events],
+    [`:addr in ${EVENTS_FACTS.ipv6.subnet}`, EVENTS_FACTS.ipv6.inSubnet],
+    [subnet.outside, 1],
+    [`"${file.md5}" == file.hash.md5`, file.events],
+    [`"${file.sha1}" == file.hash.sha1`, file.events],
+    [`"${file.sha256}" == file.hash.sha256`, file.events],
+    [`"${file.md5.toUpperCase()}" == file.hash.md5`, 1],
+    [`"${otherFile.md5}" == file.hash.md5 || "${zeekOnlyMd5.value}" == file.hash.md5`, 2],
+    [`${to} && net.dst.port == ${connection.port}`, connection.toPort],
+    [to, connection.toAnyPort],
+    [`net.src.ip == ${connection.address}`, connection.asSource],
+    [`net.src.ip == ${connection.address} && net.dst.port == ${connection.port}`, 1],
+    [`net.dst.port == ${connection.port} && net.dst.ip in ${subnet.value}`, 3],
+    [`(${to} && net.dst.port == 80) || ${EVENTS_FACTS.ipv4.value}`, 1 + EVENTS_FACTS.ipv4.events],
+  ];
+  for (const [query, expected] of cases) {
+    await t.step(query, async () => {
+      assert.equal(resultLines(await runVast(exportArgs(query))).length, expected);
+    });
+  }
+});
+
+Deno.test("vast emulator refuses connection predicates outside their one form", async (t) => {
+  for (
+    const query of [
+      "net.dst.ip == evil.com",
+      "net.dst.port == 1.2.3.4",
+      "net.dst.port in 10.0.0.0/8",
+      "net.dst.ip in 10.0.0.0/33",
+      "net.dst.ip == 1.2.3.4 && 6.6.6.6",
+      "(net.dst.ip == 1.2.3.4",
+      ":addr in 1.2.3.4",
+      '"abc" == file.hash.sha512',
+      "10.0.0.0/8",
+    ]
+  ) {
+    await t.step(query, async () => {
+      const run = await runVast(exportArgs(query));
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stderr, /failed to parse query/);
+    });
+  }
+});
+
 Deno.test("vast emulator matches domains only in the concept's fields", async () => {
   const events = resultLines(await runVast(exportArgs(domainQuery(EVENTS_FACTS.domain.value))));
   const domainFields = (event: Record<string, unknown>): unknown[] => {

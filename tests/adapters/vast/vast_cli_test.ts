@@ -535,3 +535,33 @@ Deno.test("VastCli.attachMatcher says how an attachment ended, with VAST's stder
     assert.match(result.detail, /^Cannot run ".*missing"/);
   }
 });
+
+Deno.test("VastCli.retro runs a compound query once and finds what its parts find together", async () => {
+  await using bench = await workbench();
+  const { connection, file, subnet } = EVENTS_FACTS;
+  const lines: string[] = [];
+  const outcome = await withDeadline(30_000, (signal) =>
+    bench.cli().retro([
+      { type: "sha256", value: file.sha256 },
+      { type: "subnet", value: subnet.value },
+      { type: "flow", dst: { address: { type: "ip", value: connection.address }, port: 80 } },
+    ], { maxEvents: 0, timeoutSeconds: 0, onLine: (line) => void lines.push(line), signal }));
+  assert.deepEqual(outcome, { status: "ok" });
+  // The connection on port 80 lies in the subnet too, so the parts overlap.
+  assert.equal(lines.length, file.events + subnet.events);
+  assert.deepEqual((await bench.calls()).at(-1), [
+    ...exportPrefix,
+    "json",
+    `"${file.sha256}" == file.hash.sha256 || :addr in ${subnet.value} || ` +
+    `(net.dst.ip == ${connection.address} && net.dst.port == 80)`,
+  ]);
+});
+
+Deno.test("VastCli's matcher holds single values, not subnets or connections", () => {
+  const cli = new VastCli({ binary: "vast", endpoint: ENDPOINT, logger: new RecordingLogger() });
+  for (const type of ["ip", "ipv6", "domain", "url", "md5", "sha1", "sha256"] as const) {
+    assert.equal(cli.canMatchLive({ type, value: "x" }), true, type);
+  }
+  assert.equal(cli.canMatchLive({ type: "subnet", value: "10.0.0.0/8" }), false);
+  assert.equal(cli.canMatchLive({ type: "flow", dst: { port: 22 } }), false);
+});

@@ -78,3 +78,25 @@ Deno.test("takeRetroJobs counts distinct printed values and scans a bounded stre
   equal(takeRetroJobs(queue, { batchSize: 2, round: false }), undefined);
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 2, round: true })), ["1", "2"]);
 });
+
+Deno.test("takeRetroJobs batches compound jobs of one family up to the size in values", () => {
+  const ip = (value: string) => ({ type: "ip", value }) as const;
+  const domain = (value: string) => ({ type: "domain", value }) as const;
+  const queue = queueOf(
+    job(1, [ip("1.1.1.1"), domain("a.com")]),
+    job(2, [ip("2.2.2.2")]),
+    job(3, [ip("3.3.3.3"), domain("b.com"), domain("c.com")]),
+    job(4, [domain("d.com"), ip("4.4.4.4")]),
+    job(5, [ip("5.5.5.5"), { type: "subnet", value: "10.0.0.0/8" }]),
+  );
+  // 1, 3 and 4 share a family; 3 would take the batch past four values.
+  deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: false })), ["1", "4"]);
+  deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: true })), ["2"]);
+  deepEqual(
+    keys(takeRetroJobs(queue, { batchSize: 2, round: false })),
+    ["3"],
+    "bigger than a batch: alone",
+  );
+  deepEqual(keys(takeRetroJobs(queue, { batchSize: 5, round: false })), ["5"], "a subnet: alone");
+  equal(queue.size, 0);
+});

@@ -80,10 +80,13 @@ function indicator(n: number): Indicator {
 /** A query's result with its one value, as these tests enqueue them. */
 type Finished = RetroQueryResult & { readonly ioc: PointIoc };
 
-/** Runs every IoC through a matcher; returns the sorted (indicator, event) pairs it reported. */
+/**
+ * Runs every IoC (or query of several, one indicator each) through a matcher;
+ * returns the sorted (indicator, event) pairs it reported.
+ */
 async function sweep(
   backend: Backend,
-  iocs: readonly PointIoc[],
+  iocs: readonly (PointIoc | IocQuery)[],
   options: { batchSize: number; batchBufferBytes?: number; maxEvents?: number },
   records: LogRecord[] = [],
 ): Promise<{ reported: string[]; results: Finished[] }> {
@@ -115,7 +118,9 @@ async function sweep(
       batchBufferBytes: options.batchBufferBytes,
     },
   );
-  iocs.forEach((ioc, n) => retro.enqueue(indicator(n), [ioc]));
+  iocs.forEach((ioc, n) =>
+    retro.enqueue(indicator(n), Array.isArray(ioc) ? ioc : [ioc as PointIoc])
+  );
   await retro.idle();
   return { reported: reported.sort(), results };
 }
@@ -433,5 +438,74 @@ Deno.test("jobs a batch hands back run before the ones that never had a turn", a
   deepEqual(
     calls.map((call) => call.iocs.map((ioc) => ioc.value).join(" ")),
     ["1.1.1.1", "2.2.2.2 3.3.3.3", "2.2.2.2", "3.3.3.3", "4.4.4.4 5.5.5.5"],
+  );
+});
+
+/** The IoCs of the property tests: addresses, names and URLs that the events below may show. */
+function valueIoc(value: string): PointIoc {
+  return { type: value.startsWith("/") ? "url" : /^\d/.test(value) ? "ip" : "domain", value };
+}
+
+Deno.test("an event matching two values of one indicator is one sighting of it, batched or not", async () => {
+  const events: Event[] = [
+    { orig_h: "10.0.0.1", resp_h: "6.6.6.6", query: "evil.com" },
+    { orig_h: "10.0.0.2", resp_h: "7.7.7.7", query: "bad.org" },
+  ];
+  // The first starts alone at once; the three after it share one query.
+  const jobs: IocQuery[] = [
+    [valueIoc("1.1.1.1")],
+    [valueIoc("6.6.6.6"), valueIoc("evil.com")],
+    [valueIoc("9.9.9.9"), valueIoc("bad.org")],
+    [valueIoc("7.7.7.7"), valueIoc("x.org")],
+  ];
+  const batched = semanticBackend(events);
+  const actual = await sweep(batched.backend, jobs, { batchSize: 8 });
+  const expected = await sweep(semanticBackend(events, { retroAny: false }).backend, jobs, {
+    batchSize: 1,
+  });
+  deepEqual(actual.reported, expected.reported);
+  // 6.6.6.6 and evil.com in one event: one sighting; the second event is both 2's and 3's.
+  equal(actual.reported.length, 3);
+  // The second event shows a value of each of two indicators, neither all of its
+  // candidates: both are asked again on their own.
+  deepEqual(batched.calls.map((call) => call.iocs.length), [1, 6, 2, 2]);
+});
+
+Deno.test("property: batched compound indicators get exactly what one query per indicator gets", async () => {
+  const values = ["6.6.6.6", "7.7.7.7", "6.6.6.1", "evil.com", "bad.org", "/x", "/y"];
+  const value = fc.constantFrom(...values);
+  const event = fc.record({
+    orig_h: value,
+    resp_h: value,
+    query: value,
+    host: value,
+    uri: value,
+    note: value,
+    answers: fc.array(value, { maxLength: 3 }),
+    net: fc.constantFrom("6.6.6.0/24", "-"),
+  });
+  const job = fc.uniqueArray(value, { minLength: 1, maxLength: 3 }).map((vs) => vs.map(valueIoc));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(event, { maxLength: 12 }),
+      fc.array(job, { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 2, max: 6 }),
+      fc.constantFrom(undefined, 200),
+      async (events, jobs, batchSize, batchBufferBytes) => {
+        const expected = await sweep(
+          semanticBackend(events, { retroAny: false }).backend,
+          jobs,
+          { batchSize: 1 },
+        );
+        const actual = await sweep(semanticBackend(events).backend, jobs, {
+          batchSize,
+          ...(batchBufferBytes === undefined ? {} : { batchBufferBytes }),
+        });
+        deepEqual(actual.reported, expected.reported);
+        // One query per indicator reports each event once.
+        equal(new Set(expected.reported).size, expected.reported.length);
+      },
+    ),
+    { numRuns: 150 },
   );
 });
