@@ -274,3 +274,37 @@ Deno.test("--dry-run prints the queries it would run, one per line, and exits 0"
   ]);
   deepEqual(run.calls, [], "no vast call at all");
 });
+
+Deno.test("--dry-run prints the translated query of each compound pattern; skipped ones none", async () => {
+  await using w = await workspace({ config: { sink: "STDOUT" } });
+  const { file, subnet, connection } = EVENTS_FACTS;
+  const run = await w.sweep(["--dry-run", "--indicators", "-"], {
+    stdin: [
+      "[ipv4-addr:value = '6.6.6.6'] OR [domain-name:value IN ('evil.com', 'a.example')]",
+      `[file:hashes.'SHA-1' = '${file.sha1.toUpperCase()}' OR file:hashes.md5 = '${file.md5}']`,
+      `[ipv4-addr:value ISSUBSET '${subnet.value}']`,
+      `[network-traffic:dst_ref.value = '${connection.address}' AND network-traffic:dst_port IN (80, 443)]`,
+      "[ipv4-addr:value = '6.6.6.6'] FOLLOWEDBY [ipv4-addr:value = '7.7.7.7']",
+      // The first again, its values in another order: one query.
+      "[domain-name:value IN ('a.example', 'evil.com')] OR [ipv4-addr:value = '6.6.6.6']",
+    ].join("\n"),
+  });
+  equal(run.code, 0, run.stderr);
+  deepEqual(run.stdout.split("\n"), [
+    `6.6.6.6 || ${DOMAIN_QUERY} || "a.example" == net.domain || "a.example" == net.hostname`,
+    `"${file.sha1}" == file.hash.sha1 || "${file.md5}" == file.hash.md5`,
+    `:addr in ${subnet.value}`,
+    `(net.dst.ip == ${connection.address} && net.dst.port == 80) || ` +
+    `(net.dst.ip == ${connection.address} && net.dst.port == 443)`,
+    "",
+  ]);
+  ok(
+    /Skipping indicator .*at="line 5".*observation operator FOLLOWEDBY/.test(run.stderr),
+    run.stderr,
+  );
+  ok(
+    run.stderr.includes("skipped:         2 (unsupported pattern 1, duplicate IoC 1)"),
+    run.stderr,
+  );
+  deepEqual(run.calls, [], "no vast call at all");
+});
