@@ -31,6 +31,10 @@ const VALUE_OBJECTS: ReadonlySet<string> = new Set<ValueObjectType>([
   "url",
 ]);
 
+const VALUE_MEANINGS: ReadonlyMap<string, PathMeaning> = new Map(
+  [...VALUE_OBJECTS].map((type) => [type, { kind: "value", objectType: type as ValueObjectType }]),
+);
+
 /**
  * Hash keys as feeds write them (`MD5`, `'SHA-1'`, `sha256`, `'SHA_256'`),
  * upper-cased with dashes, underscores and blanks dropped.
@@ -67,6 +71,12 @@ function propertyNames(path: ObjectPath): string | undefined {
 
 /** What `path` stands for; see {@linkcode PathMeaning}. */
 export function pathMeaning(path: ObjectPath): PathMeaning {
+  const [first] = path.steps;
+  // The common case first: `ipv4-addr:value` and its kind.
+  if (path.steps.length === 1 && first?.kind === "property" && first.name === "value") {
+    const meaning = VALUE_MEANINGS.get(path.objectType);
+    if (meaning !== undefined) return meaning;
+  }
   const properties = propertyNames(path);
   const none = (why: string): PathMeaning => ({
     kind: "none",

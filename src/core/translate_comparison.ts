@@ -35,6 +35,9 @@ export type Alternatives =
   | { readonly ok: true; readonly alternatives: readonly Alternative[] }
   | PatternRefusal;
 
+/** An object path's text, made when a template literal asks for it. */
+type PathText = { toString(): string };
+
 type Translated<T> = { readonly ok: true; readonly value: T } | PatternRefusal;
 
 const OPERATOR_REFUSALS = {
@@ -50,7 +53,8 @@ const OPERATOR_REFUSALS = {
 
 /** The alternatives `comparison` allows; see the module doc. */
 export function translateComparison(comparison: Comparison): Alternatives {
-  const path = formatObjectPath(comparison.path);
+  // Written out only for a refusal's reason: most comparisons need no text.
+  const path = { toString: () => formatObjectPath(comparison.path) };
   const meaning = pathMeaning(comparison.path);
   if (meaning.kind === "none") return unsupported("object-path", meaning.why);
   if (comparison.negated) {
@@ -88,7 +92,7 @@ function isAddressValue(meaning: PathMeaning): boolean {
 function alternativesOf(
   literals: readonly PrimitiveLiteral[],
   meaning: Exclude<PathMeaning, { kind: "none" }>,
-  path: string,
+  path: PathText,
 ): Alternatives {
   const alternatives: Alternative[] = [];
   for (const literal of literals) {
@@ -102,7 +106,7 @@ function alternativesOf(
 function alternativeOf(
   literal: PrimitiveLiteral,
   meaning: Exclude<PathMeaning, { kind: "none" }>,
-  path: string,
+  path: PathText,
 ): Translated<Alternative> {
   if (meaning.kind === "flow-port") {
     if (literal.kind !== "int") {
