@@ -240,42 +240,57 @@ Deno.test("no batching with a per-query event cap or without retroAny", async ()
   );
 });
 
-Deno.test("property: batched results equal one query per IoC", async () => {
-  const values = ["6.6.6.6", "7.7.7.7", "6.6.6.1", "evil.com", "bad.org", "/x", "/y"];
-  const value = fc.constantFrom(...values);
-  const event = fc.record({
-    orig_h: value,
-    resp_h: value,
-    query: value,
-    host: value,
-    uri: value,
-    note: value,
-    answers: fc.array(value, { maxLength: 3 }),
-    net: fc.constantFrom("6.6.6.0/24", "-"),
+/** The values the property tests draw from, and events that may show them anywhere. */
+const PROPERTY_VALUES = ["6.6.6.6", "7.7.7.7", "6.6.6.1", "evil.com", "bad.org", "/x", "/y"];
+const propertyValue = fc.constantFrom(...PROPERTY_VALUES);
+const propertyEvent = fc.record({
+  orig_h: propertyValue,
+  resp_h: propertyValue,
+  query: propertyValue,
+  host: propertyValue,
+  uri: propertyValue,
+  note: propertyValue,
+  answers: fc.array(propertyValue, { maxLength: 3 }),
+  net: fc.constantFrom("6.6.6.0/24", "-"),
+});
+
+/** The same indicators through one query each and through batches; what each reported. */
+async function singleAndBatched(
+  events: readonly Event[],
+  jobs: readonly (PointIoc | IocQuery)[],
+  batching: { readonly batchSize: number; readonly batchBufferBytes: number | undefined },
+): Promise<{ expected: string[]; actual: string[] }> {
+  const expected = await sweep(semanticBackend(events, { retroAny: false }).backend, jobs, {
+    batchSize: 1,
   });
+  const actual = await sweep(semanticBackend(events).backend, jobs, {
+    batchSize: batching.batchSize,
+    ...(batching.batchBufferBytes === undefined
+      ? {}
+      : { batchBufferBytes: batching.batchBufferBytes }),
+  });
+  return { expected: expected.reported, actual: actual.reported };
+}
+
+Deno.test("property: batched results equal one query per IoC", async () => {
   const ioc = fc.constantFrom<PointIoc>(
-    ...values.map((v): PointIoc => ({
+    ...PROPERTY_VALUES.map((v): PointIoc => ({
       type: v.startsWith("/") ? "url" : /^\d/.test(v) ? "ip" : "domain",
       value: v,
     })),
   );
   await fc.assert(
     fc.asyncProperty(
-      fc.array(event, { maxLength: 12 }),
+      fc.array(propertyEvent, { maxLength: 12 }),
       fc.array(ioc, { minLength: 1, maxLength: 10 }),
       fc.integer({ min: 2, max: 6 }),
       fc.constantFrom(undefined, 200),
       async (events, iocs, batchSize, batchBufferBytes) => {
-        const expected = await sweep(
-          semanticBackend(events, { retroAny: false }).backend,
-          iocs,
-          { batchSize: 1 },
-        );
-        const actual = await sweep(semanticBackend(events).backend, iocs, {
+        const { expected, actual } = await singleAndBatched(events, iocs, {
           batchSize,
-          ...(batchBufferBytes === undefined ? {} : { batchBufferBytes }),
+          batchBufferBytes,
         });
-        deepEqual(actual.reported, expected.reported);
+        deepEqual(actual, expected);
       },
     ),
     { numRuns: 150 },
@@ -472,38 +487,22 @@ Deno.test("an event matching two values of one indicator is one sighting of it, 
 });
 
 Deno.test("property: batched compound indicators get exactly what one query per indicator gets", async () => {
-  const values = ["6.6.6.6", "7.7.7.7", "6.6.6.1", "evil.com", "bad.org", "/x", "/y"];
-  const value = fc.constantFrom(...values);
-  const event = fc.record({
-    orig_h: value,
-    resp_h: value,
-    query: value,
-    host: value,
-    uri: value,
-    note: value,
-    answers: fc.array(value, { maxLength: 3 }),
-    net: fc.constantFrom("6.6.6.0/24", "-"),
-  });
-  const job = fc.uniqueArray(value, { minLength: 1, maxLength: 3 }).map((vs) => vs.map(valueIoc));
+  const job = fc.uniqueArray(propertyValue, { minLength: 1, maxLength: 3 })
+    .map((vs) => vs.map(valueIoc));
   await fc.assert(
     fc.asyncProperty(
-      fc.array(event, { maxLength: 12 }),
+      fc.array(propertyEvent, { maxLength: 12 }),
       fc.array(job, { minLength: 1, maxLength: 8 }),
       fc.integer({ min: 2, max: 6 }),
       fc.constantFrom(undefined, 200),
       async (events, jobs, batchSize, batchBufferBytes) => {
-        const expected = await sweep(
-          semanticBackend(events, { retroAny: false }).backend,
-          jobs,
-          { batchSize: 1 },
-        );
-        const actual = await sweep(semanticBackend(events).backend, jobs, {
+        const { expected, actual } = await singleAndBatched(events, jobs, {
           batchSize,
-          ...(batchBufferBytes === undefined ? {} : { batchBufferBytes }),
+          batchBufferBytes,
         });
-        deepEqual(actual.reported, expected.reported);
+        deepEqual(actual, expected);
         // One query per indicator reports each event once.
-        equal(new Set(expected.reported).size, expected.reported.length);
+        equal(new Set(expected).size, expected.length);
       },
     ),
     { numRuns: 150 },
