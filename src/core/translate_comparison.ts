@@ -35,8 +35,8 @@ export type Alternatives =
   | { readonly ok: true; readonly alternatives: readonly Alternative[] }
   | PatternRefusal;
 
-/** An object path's text, made when a template literal asks for it. */
-type PathText = { toString(): string };
+/** An object path's text, made when a refusal needs it. */
+type PathText = () => string;
 
 type Translated<T> = { readonly ok: true; readonly value: T } | PatternRefusal;
 
@@ -54,31 +54,31 @@ const OPERATOR_REFUSALS = {
 /** The alternatives `comparison` allows; see the module doc. */
 export function translateComparison(comparison: Comparison): Alternatives {
   // Written out only for a refusal's reason: most comparisons need no text.
-  const path = { toString: () => formatObjectPath(comparison.path) };
+  const path = () => formatObjectPath(comparison.path);
   const meaning = pathMeaning(comparison.path);
   if (meaning.kind === "none") return unsupported("object-path", meaning.why);
   if (comparison.negated) {
-    return unsupported("negation", `negated comparison 'NOT ${comparison.operator}' on ${path}`);
+    return unsupported("negation", `negated comparison 'NOT ${comparison.operator}' on ${path()}`);
   }
   switch (comparison.operator) {
     case "=":
       return alternativesOf([comparison.value], meaning, path);
     case "IN":
       if (comparison.value.values.length === 0) {
-        return unsupported("empty-set", `IN with an empty set on ${path} (it matches nothing)`);
+        return unsupported("empty-set", `IN with an empty set on ${path()} (it matches nothing)`);
       }
       return alternativesOf(comparison.value.values, meaning, path);
     case "ISSUBSET":
       if (meaning.kind !== "flow-address" && !isAddressValue(meaning)) {
         return unsupported(
           "issubset",
-          `operator ISSUBSET on ${path} (only addresses lie in subnets)`,
+          `operator ISSUBSET on ${path()} (only addresses lie in subnets)`,
         );
       }
       return alternativesOf([comparison.value], meaning, path);
     default: {
       const [construct, what] = OPERATOR_REFUSALS[comparison.operator];
-      return unsupported(construct, `${what} on ${path}`);
+      return unsupported(construct, `${what} on ${path()}`);
     }
   }
 }
@@ -112,7 +112,7 @@ function alternativeOf(
     if (literal.kind !== "int") {
       return unsupported(
         "literal",
-        `${literal.kind} literal compared with ${path} (a port is an integer)`,
+        `${literal.kind} literal compared with ${path()} (a port is an integer)`,
       );
     }
     if (!Number.isSafeInteger(literal.value) || literal.value < 0 || literal.value > 65535) {
@@ -121,7 +121,7 @@ function alternativeOf(
     return flow(meaning.end, { kind: "port", port: literal.value });
   }
   if (literal.kind !== "string") {
-    return unsupported("literal", `${literal.kind} literal compared with ${path}`);
+    return unsupported("literal", `${literal.kind} literal compared with ${path()}`);
   }
   const text = literal.value;
   switch (meaning.kind) {
@@ -142,7 +142,7 @@ function alternativeOf(
       if (text !== "ipv4-addr" && text !== "ipv6-addr") {
         return unsupported(
           "object-path",
-          `VAST has no field for ${path} '${text}' (the ends of a connection are addresses)`,
+          `VAST has no field for ${path()} '${text}' (the ends of a connection are addresses)`,
         );
       }
       return flow(meaning.end, { kind: "object-type", objectType: text });

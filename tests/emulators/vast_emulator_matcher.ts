@@ -11,7 +11,7 @@
  * while it runs.
  */
 
-import { matchesValue } from "./vast_emulator_query.ts";
+import { matchesValue } from "./vast_emulator_values.ts";
 
 /** The emulator settings the matcher commands use; see `vast_emulator.ts`. */
 export interface MatcherEnv {

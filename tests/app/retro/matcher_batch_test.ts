@@ -1,129 +1,25 @@
 /**
- * Batched retro queries must report exactly what one query per IoC reports.
- * The fake backend below matches like VAST: an address IoC matches address
- * fields (keys ending in `_h`) and the subnets in `net` that contain it, a
- * domain the `query`/`host` fields, a URL the `uri` field; other fields may
- * hold the same strings without matching, which is what makes lines ambiguous.
- * Any IoC also matches its base64 text in `encoded`: a way of matching that the
- * bridge cannot see. Batching is exact only where every match shows (PROTOCOL.md
- * section 3 describes no other kind), so the property below leaves it out; the
- * fallback test uses it alone, where the line then shows no value at all.
+ * Batched retro queries must report exactly what one query per IoC reports,
+ * against the fake backend of `semantic_backend.ts`, which matches like VAST.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
-import { RetroMatcher, type RetroQueryResult } from "../../../src/app/retro/matcher.ts";
-import type { IocQuery, PointIoc } from "../../../src/core/ioc.ts";
+import { RetroMatcher } from "../../../src/app/retro/matcher.ts";
+import type { PointIoc } from "../../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../../src/core/metrics.ts";
-import type { Backend, Indicator, RetroQueryOutcome } from "../../../src/ports.ts";
+import type { Backend } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
 import { type LogRecord, recordingLogger } from "../../fakes.ts";
-
-type Event = Record<string, unknown>;
-
-function matches(event: Event, ioc: PointIoc): boolean {
-  const fields = ioc.type === "ip" || ioc.type === "ipv6"
-    ? ["orig_h", "resp_h"]
-    : ioc.type === "domain"
-    ? ["query", "host"]
-    : ["uri"];
-  if (fields.some((field) => event[field] === ioc.value)) return true;
-  if (event.encoded === btoa(ioc.value)) return true;
-  // A subnet field matches an address it contains; here a /24 of "a.b.c.".
-  return ioc.type === "ip" && typeof event.net === "string" &&
-    ioc.value.startsWith(event.net.replace(/0\/24$/, ""));
-}
-
-interface Call {
-  readonly iocs: readonly PointIoc[];
-}
-
-function semanticBackend(
-  events: readonly Event[],
-  options: { failAny?: boolean; retroAny?: boolean } = {},
-) {
-  const calls: Call[] = [];
-  const run = async (
-    query: IocQuery,
-    onLine: (line: string) => void | Promise<void>,
-  ): Promise<RetroQueryOutcome> => {
-    // Every query here is a list of values; a connection would be a bug in the test.
-    const iocs = query as readonly PointIoc[];
-    calls.push({ iocs });
-    await Promise.resolve();
-    if (options.failAny === true && iocs.length > 1) return { status: "failed", detail: "boom" };
-    for (const event of events) {
-      if (iocs.some((ioc) => matches(event, ioc))) await onLine(JSON.stringify(event));
-    }
-    return { status: "ok" };
-  };
-  const backend: Backend = {
-    status: () => Promise.resolve(),
-    retro: (query, { onLine }) => run(query, onLine),
-    ...(options.retroAny === false
-      ? {}
-      : { retroAny: (terms: IocQuery, { onLine }) => run(terms, onLine) } as Pick<
-        Backend,
-        "retroAny"
-      >),
-  };
-  return { backend, calls };
-}
-
-function indicator(n: number): Indicator {
-  return {
-    type: "indicator",
-    id: `indicator--00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-    pattern: "[x:value = 'y']",
-  };
-}
-
-/** A query's result with its one value, as these tests enqueue them. */
-type Finished = RetroQueryResult & { readonly ioc: PointIoc };
-
-/**
- * Runs every IoC (or query of several, one indicator each) through a matcher;
- * returns the sorted (indicator, event) pairs it reported.
- */
-async function sweep(
-  backend: Backend,
-  iocs: readonly (PointIoc | IocQuery)[],
-  options: { batchSize: number; batchBufferBytes?: number; maxEvents?: number },
-  records: LogRecord[] = [],
-): Promise<{ reported: string[]; results: Finished[] }> {
-  const reported: string[] = [];
-  const results: Finished[] = [];
-  const retro = new RetroMatcher(
-    {
-      backend,
-      logger: recordingLogger(records),
-      clock: new FakeClock(),
-      newUuid: () => crypto.randomUUID(),
-      metrics: new MetricsRegistry(),
-      report: (sighting) => {
-        reported.push(
-          `${sighting.sighting_of_ref} ${JSON.stringify(sighting.x_threatbus_sighting_context)}`,
-        );
-        return Promise.resolve();
-      },
-      onFinished: (result) => results.push({ ...result, ioc: result.query[0] as PointIoc }),
-    },
-    {
-      // One slot, so that the IoCs after the first wait and form batches.
-      concurrency: 1,
-      maxEvents: options.maxEvents ?? 0,
-      timeoutSeconds: 0,
-      retries: 0,
-      batchSize: options.batchSize,
-      batchLingerMs: 0,
-      batchBufferBytes: options.batchBufferBytes,
-    },
-  );
-  iocs.forEach((ioc, n) =>
-    retro.enqueue(indicator(n), Array.isArray(ioc) ? ioc : [ioc as PointIoc])
-  );
-  await retro.idle();
-  return { reported: reported.sort(), results };
-}
+import {
+  type Event,
+  type Finished,
+  indicator,
+  PROPERTY_VALUES,
+  propertyEvent,
+  semanticBackend,
+  singleAndBatched,
+  sweep,
+} from "./semantic_backend.ts";
 
 const EVENTS: Event[] = [
   { orig_h: "10.0.0.1", resp_h: "6.6.6.6", query: "-", uri: "-" },
@@ -239,38 +135,6 @@ Deno.test("no batching with a per-query event cap or without retroAny", async ()
     "families apart, addresses of unsure print alone",
   );
 });
-
-/** The values the property tests draw from, and events that may show them anywhere. */
-const PROPERTY_VALUES = ["6.6.6.6", "7.7.7.7", "6.6.6.1", "evil.com", "bad.org", "/x", "/y"];
-const propertyValue = fc.constantFrom(...PROPERTY_VALUES);
-const propertyEvent = fc.record({
-  orig_h: propertyValue,
-  resp_h: propertyValue,
-  query: propertyValue,
-  host: propertyValue,
-  uri: propertyValue,
-  note: propertyValue,
-  answers: fc.array(propertyValue, { maxLength: 3 }),
-  net: fc.constantFrom("6.6.6.0/24", "-"),
-});
-
-/** The same indicators through one query each and through batches; what each reported. */
-async function singleAndBatched(
-  events: readonly Event[],
-  jobs: readonly (PointIoc | IocQuery)[],
-  batching: { readonly batchSize: number; readonly batchBufferBytes: number | undefined },
-): Promise<{ expected: string[]; actual: string[] }> {
-  const expected = await sweep(semanticBackend(events, { retroAny: false }).backend, jobs, {
-    batchSize: 1,
-  });
-  const actual = await sweep(semanticBackend(events).backend, jobs, {
-    batchSize: batching.batchSize,
-    ...(batching.batchBufferBytes === undefined
-      ? {}
-      : { batchBufferBytes: batching.batchBufferBytes }),
-  });
-  return { expected: expected.reported, actual: actual.reported };
-}
 
 Deno.test("property: batched results equal one query per IoC", async () => {
   const ioc = fc.constantFrom<PointIoc>(
@@ -453,58 +317,5 @@ Deno.test("jobs a batch hands back run before the ones that never had a turn", a
   deepEqual(
     calls.map((call) => call.iocs.map((ioc) => ioc.value).join(" ")),
     ["1.1.1.1", "2.2.2.2 3.3.3.3", "2.2.2.2", "3.3.3.3", "4.4.4.4 5.5.5.5"],
-  );
-});
-
-/** The IoCs of the property tests: addresses, names and URLs that the events below may show. */
-function valueIoc(value: string): PointIoc {
-  return { type: value.startsWith("/") ? "url" : /^\d/.test(value) ? "ip" : "domain", value };
-}
-
-Deno.test("an event matching two values of one indicator is one sighting of it, batched or not", async () => {
-  const events: Event[] = [
-    { orig_h: "10.0.0.1", resp_h: "6.6.6.6", query: "evil.com" },
-    { orig_h: "10.0.0.2", resp_h: "7.7.7.7", query: "bad.org" },
-  ];
-  // The first starts alone at once; the three after it share one query.
-  const jobs: IocQuery[] = [
-    [valueIoc("1.1.1.1")],
-    [valueIoc("6.6.6.6"), valueIoc("evil.com")],
-    [valueIoc("9.9.9.9"), valueIoc("bad.org")],
-    [valueIoc("7.7.7.7"), valueIoc("x.org")],
-  ];
-  const batched = semanticBackend(events);
-  const actual = await sweep(batched.backend, jobs, { batchSize: 8 });
-  const expected = await sweep(semanticBackend(events, { retroAny: false }).backend, jobs, {
-    batchSize: 1,
-  });
-  deepEqual(actual.reported, expected.reported);
-  // 6.6.6.6 and evil.com in one event: one sighting; the second event is both 2's and 3's.
-  equal(actual.reported.length, 3);
-  // The second event shows a value of each of two indicators, neither all of its
-  // candidates: both are asked again on their own.
-  deepEqual(batched.calls.map((call) => call.iocs.length), [1, 6, 2, 2]);
-});
-
-Deno.test("property: batched compound indicators get exactly what one query per indicator gets", async () => {
-  const job = fc.uniqueArray(propertyValue, { minLength: 1, maxLength: 3 })
-    .map((vs) => vs.map(valueIoc));
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(propertyEvent, { maxLength: 12 }),
-      fc.array(job, { minLength: 1, maxLength: 8 }),
-      fc.integer({ min: 2, max: 6 }),
-      fc.constantFrom(undefined, 200),
-      async (events, jobs, batchSize, batchBufferBytes) => {
-        const { expected, actual } = await singleAndBatched(events, jobs, {
-          batchSize,
-          batchBufferBytes,
-        });
-        deepEqual(actual, expected);
-        // One query per indicator reports each event once.
-        equal(new Set(expected).size, expected.length);
-      },
-    ),
-    { numRuns: 150 },
   );
 });
