@@ -105,6 +105,7 @@ export class SweepIntake {
         indicator: indicator.id,
         ...where,
         reason: translated.reason,
+        ...(translated.kind === "unsupported" ? { construct: translated.construct } : {}),
       });
       return;
     }
