@@ -68,11 +68,8 @@ Deno.test("legacy live: a match of intel in the matcher is a sighting naming the
   ok(received !== undefined && received === withdrawn, s.bridge.stderr);
 });
 
-// Until issue 15 lands, `[domain-name:value = 'x'] OR [ipv4-addr:value = 'y']` is skipped as an
-// unsupported pattern; the lead enables this test after merging issue 15.
 Deno.test({
   name: "legacy live: DOMAIN_IP puts both values in the matcher; a match of either names the intel",
-  ignore: true,
   fn: async () => {
     await using s = await startLiveScenario(LEGACY);
     await s.emulator.waitForSubscriber();
@@ -91,11 +88,8 @@ Deno.test({
   },
 });
 
-// Until issue 15 lands, `file:hashes` patterns are skipped as unsupported; the lead enables this
-// test after merging issue 15.
 Deno.test({
   name: "legacy live: MD5, SHA1, SHA256 and FILENAME_<hash> intel matches its hash",
-  ignore: true,
   fn: async () => {
     const md5 = "44d88612fea8a8f36de82e1278abb02f";
     const sha1 = "3395856ce81f2b7382dee72602f798b642f14140";

@@ -168,11 +168,8 @@ Deno.test("the seed-era config runs against a 2020.12 broker with one key, or on
   }
 });
 
-// Until issue 15 lands, `[domain-name:value = 'x'] OR [ipv4-addr:value = 'y']` is skipped as an
-// unsupported pattern; the lead enables this test after merging issue 15.
 Deno.test({
   name: "legacy: DOMAIN_IP is one intel with two IoCs; each event matching either is one sighting",
-  ignore: true,
   fn: async () => {
     await using s = await startScenario(LEGACY);
     await s.emulator.waitForSubscriber();
