@@ -3,7 +3,9 @@
  * proves that the Threat Bus manage endpoint answers, without side effects.
  *
  * The report (one line per check) is this command's output, so it goes to
- * stdout where deploy scripts capture it; config warnings go to stderr.
+ * stdout where deploy scripts capture it; config warnings go to stderr, and
+ * so do the details a person wants (the ZMTP version and heartbeat setting
+ * the broker announced), so that scripts still see one line per check.
  */
 
 import { errorReason } from "../core/error_text.ts";
@@ -15,6 +17,8 @@ import { withDeadline } from "../async/deadline.ts";
 import type { Config } from "../core/config_schema.ts";
 import type { WireFormat } from "../core/wire_codec.ts";
 import type { Clock } from "../ports.ts";
+import type { ThreatBusLink } from "../adapters/threatbus/probe.ts";
+import { describeThreatBusLink } from "./check_link.ts";
 
 /** Seconds VAST and Threat Bus get to answer unless `--timeout` says otherwise. */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 10;
@@ -25,16 +29,21 @@ export interface CheckDeps {
   readonly loadConfig: () => Promise<LoadedConfig>;
   /** Resolves when `vast status` succeeds; rejects with the reason otherwise. */
   readonly vastStatus: (config: Config, signal: AbortSignal) => Promise<void>;
-  /** Resolves when the manage endpoint answers the side-effect-free probe. */
+  /**
+   * Resolves when the manage endpoint answers the side-effect-free probe,
+   * with what it saw of the ZMTP link when it can tell.
+   */
   readonly probeThreatBus: (
     config: Config,
     options: { readonly timeoutMs: number; readonly signal: AbortSignal },
-  ) => Promise<void>;
+  ) => Promise<ThreatBusLink | void>;
   readonly clock: Clock;
   /** Prints one report line. */
   readonly report: (line: string) => void;
   /** Prints one warning about the config. */
   readonly warn: (line: string) => void;
+  /** Prints one detail of a check for a person to read (not a verdict). */
+  readonly note: (line: string) => void;
 }
 
 /** Options for {@link runCheck}. */
@@ -68,9 +77,12 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
 
   const { config } = loaded;
   // Both run at once so a deploy script waits for the slower one, not the sum.
+  let link: ThreatBusLink | void = undefined;
   const [vast, threatBus] = await Promise.all([
     outcome(() => checkVast(deps, config, { timeoutSeconds, signal: parent })),
-    outcome(() => deps.probeThreatBus(config, { timeoutMs, signal: parent })),
+    outcome(async () => {
+      link = await deps.probeThreatBus(config, { timeoutMs, signal: parent });
+    }),
   ]);
   deps.report(
     vast === undefined ? `vast: OK (VAST at "${config.vast}" answers)` : `vast: FAILED: ${vast}`,
@@ -82,6 +94,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       ? `threatbus: OK (Threat Bus at "${config.threatbus}" answers${format})`
       : `threatbus: FAILED: ${threatBus}`,
   );
+  if (link !== undefined) deps.note(`threatbus: ${describeThreatBusLink(link, config)}`);
   return vast === undefined && threatBus === undefined ? EXIT.ok : EXIT.failed;
 }
 
@@ -135,6 +148,7 @@ export function systemCheckDeps(
     clock,
     report: (line) => console.log(line),
     warn: (line) => console.error(`vast-threatbus: warning: ${line}`),
+    note: (line) => console.error(`vast-threatbus: ${line}`),
   };
 }
 

@@ -15,9 +15,10 @@ import { startPrometheusServer } from "../adapters/prometheus_server.ts";
 import { LineWriter } from "../adapters/sinks/line_writer.ts";
 import { type ConfiguredSink, createSink } from "../adapters/sinks/sink_factory.ts";
 import { ThreatBusClient } from "../adapters/threatbus/client.ts";
-import { probeThreatBus } from "../adapters/threatbus/probe.ts";
+import { probeThreatBus, type ThreatBusLink } from "../adapters/threatbus/probe.ts";
 import { threatBusSink } from "../adapters/threatbus/sink.ts";
 import { createTransformRunner } from "../adapters/transform_runner.ts";
+import type { ZmtpHeartbeat } from "../adapters/zmtp/connection_heartbeat.ts";
 import { VastCli } from "../adapters/vast/vast_cli.ts";
 import { legacyCodec } from "../core/codec_legacy.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
@@ -63,7 +64,7 @@ export interface Adapters {
   /** The side-effect-free liveness probe of the Threat Bus manage endpoint (`check`). */
   probeThreatBus(
     options: { readonly timeoutMs: number; readonly signal: AbortSignal },
-  ): Promise<void>;
+  ): Promise<ThreatBusLink>;
   /** The `transform_context` command, if the config names one. */
   transformer(): ContextTransformer | undefined;
   /**
@@ -175,6 +176,7 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
         snapshot,
         maxMessageBytes: config.max_message_bytes,
         flushTimeoutMs,
+        linkHeartbeat: linkHeartbeat(config),
         logger: logger.child("threatbus"),
         clock,
       }),
@@ -235,6 +237,14 @@ function wireCodec(config: Config): WireCodec {
       // Only live sightings need remembered intel; retro ones carry their indicator.
       return legacyCodec({ rememberedIntel: config.live_match ? undefined : 0 });
   }
+}
+
+/** The ZMTP heartbeat of every Threat Bus connection, from its two keys (seconds). */
+function linkHeartbeat(config: Config): ZmtpHeartbeat {
+  return {
+    intervalMs: config.zmtp_heartbeat_interval * 1000,
+    timeoutMs: config.zmtp_heartbeat_timeout * 1000,
+  };
 }
 
 /** Stands in for the Threat Bus sink when `sink` is set and the factory will not use it. */

@@ -127,6 +127,11 @@ export const ConfigSchema = z.object({
   transform_context: optionalText("a non-empty command line"),
   sink: optionalText('"STDOUT", "file:<path>" or a non-empty command line'),
   sink_format: choice(SINK_FORMATS, "context"),
+  sink_resend_bytes: wholeNumber({
+    min: 0,
+    default: 256 * 1024,
+    expected: "a whole number of bytes ≥ 0 (0 = resend nothing)",
+  }),
   retro_match_retries: wholeNumber({ min: 0, default: 3, expected: "a whole number ≥ 0" }),
   retro_match_batch_size: wholeNumber({
     min: 1,
@@ -144,8 +149,23 @@ export const ConfigSchema = z.object({
     default: 16 * 1024 * 1024,
     expected: "a whole number of bytes ≥ 1024",
   }),
+  zmtp_heartbeat_interval: seconds(2, "a number of seconds ≥ 0 (0 = no ZMTP heartbeats)"),
+  zmtp_heartbeat_timeout: seconds(6, "a number of seconds ≥ 0 (0 = never time out)"),
   unflatten: z.unknown().optional(),
 }, { error: "a mapping of config keys" }).superRefine((config, ctx) => {
+  const interval = config.zmtp_heartbeat_interval;
+  const timeout = config.zmtp_heartbeat_timeout;
+  if (
+    typeof interval === "number" && typeof timeout === "number" && interval > 0 && timeout > 0 &&
+    timeout <= interval
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["zmtp_heartbeat_timeout"],
+      message:
+        `a number of seconds longer than zmtp_heartbeat_interval (${interval}), or 0 (never time out)`,
+    });
+  }
   const matcherHasOwnIssue = ctx.issues.some((i) => i.path?.[0] === "matcher_name");
   if (config.live_match === true && config.matcher_name === undefined && !matcherHasOwnIssue) {
     ctx.addIssue({

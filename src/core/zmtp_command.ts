@@ -1,12 +1,14 @@
 /**
  * ZMTP 3 commands (RFC 23, RFC 37): READY with its metadata properties and
- * the socket-type check, ERROR, and the PONG answering a PING. Pure.
+ * the socket-type check, ERROR, and the heartbeat commands PING and PONG. Pure.
  */
 
 import { encodeFrame } from "./zmtp_frame.ts";
 import { ascii } from "./zmtp_text.ts";
 
 const PING_CONTEXT_MAX = 16;
+/** RFC 37's ping-ttl: two octets in tenths of a second. */
+const PING_TTL_MAX_DECISECONDS = 0xffff;
 
 /** The socket types of RFC 23 (peers may name others; those never match). */
 export type SocketType =
@@ -148,6 +150,30 @@ export function parseErrorReason(data: Uint8Array): string {
 /** The PONG answering a PING command's data (ping-ttl, then up to 16 bytes of context). */
 export function pongFor(pingData: Uint8Array): Uint8Array {
   return encodeCommand("PONG", pingData.slice(2, 2 + PING_CONTEXT_MAX));
+}
+
+/**
+ * A PING (RFC 37) telling the peer to give up on us after `ttlMs` without
+ * traffic (rounded up to tenths of a second, at most 6553.5 s; 0: no limit),
+ * with up to 16 bytes of `context` for the PONG to echo.
+ */
+export function encodePing(ttlMs: number, context: Uint8Array = new Uint8Array()): Uint8Array {
+  if (!(ttlMs >= 0) || context.length > PING_CONTEXT_MAX) {
+    throw new RangeError(
+      `Cannot encode PING with TTL ${ttlMs} ms and ${context.length} bytes of context: expected a TTL >= 0 and at most ${PING_CONTEXT_MAX} bytes`,
+    );
+  }
+  const data = new Uint8Array(2 + context.length);
+  const deciseconds = Math.min(PING_TTL_MAX_DECISECONDS, Math.ceil(ttlMs / 100));
+  new DataView(data.buffer).setUint16(0, deciseconds);
+  data.set(context, 2);
+  return encodeCommand("PING", data);
+}
+
+/** The TTL a PING's data announces, in milliseconds; 0 when it sets none (or is truncated). */
+export function pingTtlMs(pingData: Uint8Array): number {
+  if (pingData.length < 2) return 0;
+  return new DataView(pingData.buffer, pingData.byteOffset, 2).getUint16(0) * 100;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {

@@ -1,6 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { ConfigError, type LoadedConfig } from "../../src/adapters/config_loader.ts";
 import { type CheckDeps, runCheck } from "../../src/cli/check.ts";
+import { describeThreatBusLink } from "../../src/cli/check_link.ts";
 import { EXIT } from "../../src/cli/exit.ts";
 import { DEFAULT_CONFIG } from "../../src/core/config_schema.ts";
 import { FakeClock } from "../fake_clock.ts";
@@ -23,6 +24,7 @@ function deps(): CheckDeps & { readonly probeTimeouts: number[] } {
     clock: new FakeClock(),
     report: () => {},
     warn: () => {},
+    note: () => {},
     probeTimeouts,
   };
 }
@@ -144,4 +146,36 @@ Deno.test("a hanging vast status is cut off at the timeout, on the injected cloc
   equal(lines[1], 'vast: FAILED: no answer from VAST at "localhost:42000" within 2 s');
   deepEqual(d.probeTimeouts, [2_000]);
   equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("the ZMTP link the probe saw is a note on stderr, the verdicts stay one line each", async () => {
+  const lines: string[] = [];
+  const notes: string[] = [];
+  const code = await runCheck({
+    ...deps(),
+    probeThreatBus: () => Promise.resolve({ zmtp: "3.1", pingMs: 0.4, brokerPingTtlMs: 0 }),
+    report: (line) => lines.push(line),
+    note: (line) => notes.push(line),
+  });
+  equal(code, EXIT.ok);
+  equal(lines.length, 3);
+  equal(lines[2], 'threatbus: OK (Threat Bus at "localhost:13370" answers)');
+  deepEqual(notes, [
+    "threatbus: the broker speaks ZMTP 3.1 and answers PING in 1 ms; it announced no heartbeat " +
+    "of its own; ours: a PING every 2 s, a connection silent for 6 s is redialled",
+  ]);
+});
+
+Deno.test("the link note names a ZMTP 3.0 broker, the broker's TTL and heartbeats turned off", () => {
+  const config = { ...DEFAULT_CONFIG, zmtp_heartbeat_interval: 0 };
+  equal(
+    describeThreatBusLink({ zmtp: "3.0", pingMs: undefined, brokerPingTtlMs: 0 }, config),
+    "the broker speaks ZMTP 3.0, which has no PING: its connections are watched by the " +
+      "management heartbeat and by TCP keepalive at the kernel's intervals",
+  );
+  equal(
+    describeThreatBusLink({ zmtp: "3.1", pingMs: 12.3, brokerPingTtlMs: 30_000 }, config),
+    "the broker speaks ZMTP 3.1 and answers PING in 12 ms; it announced a heartbeat TTL of " +
+      "30 s; ours is off (zmtp_heartbeat_interval: 0)",
+  );
 });

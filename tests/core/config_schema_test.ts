@@ -37,13 +37,30 @@ Deno.test("defaults match the original's documented defaults", () => {
     retro_match_timeout: 3600,
     max_background_tasks: 500,
     sink_format: "context",
+    // Keys of this program's own, not the original's:
+    sink_resend_bytes: 256 * 1024,
     retro_match_retries: 3,
     retro_match_batch_size: 32,
     shutdown_timeout: 10,
     max_message_bytes: 16 * 1024 * 1024,
     max_result_line_bytes: 16 * 1024 * 1024,
+    zmtp_heartbeat_interval: 2,
+    zmtp_heartbeat_timeout: 6,
   });
   assert.ok(Object.isFrozen(DEFAULT_CONFIG.logging));
+});
+
+Deno.test("ZMTP heartbeats: seconds, the timeout longer than the interval, 0 turns either off", () => {
+  const { config } = configOf({ zmtp_heartbeat_interval: 0.5, zmtp_heartbeat_timeout: 1.5 });
+  assert.deepEqual([config.zmtp_heartbeat_interval, config.zmtp_heartbeat_timeout], [0.5, 1.5]);
+  configOf({ zmtp_heartbeat_interval: 0, zmtp_heartbeat_timeout: 0 });
+  configOf({ zmtp_heartbeat_interval: 5, zmtp_heartbeat_timeout: 0 });
+  assert.match(
+    errorsOf({ zmtp_heartbeat_interval: 5, zmtp_heartbeat_timeout: 5 }).join("\n"),
+    /"zmtp_heartbeat_timeout".*longer than zmtp_heartbeat_interval \(5\)/,
+  );
+  assert.match(errorsOf({ zmtp_heartbeat_interval: -1 }).join("\n"), /zmtp_heartbeat_interval/);
+  assert.match(errorsOf({ sink_resend_bytes: 1.5 }).join("\n"), /sink_resend_bytes/);
 });
 
 Deno.test("sink_format accepts context or sighting in any case, nothing else", () => {

@@ -2,11 +2,13 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import {
   encodeCommand,
   encodeError,
+  encodePing,
   encodeProperties,
   encodeReady,
   parseCommand,
   parseErrorReason,
   parseProperties,
+  pingTtlMs,
   pongFor,
   readySocketType,
   socketTypesMatch,
@@ -47,6 +49,23 @@ Deno.test("ERROR carries a reason; PONG echoes the PING context without its TTL"
   const [pong] = decodeAll([pongFor(bytes(0, 30, 7, 8, 9))]);
   ok(pong?.kind === "frame");
   deepEqual(parseCommand(pong.body), { name: "PONG", data: bytes(7, 8, 9) });
+});
+
+Deno.test("PING carries its TTL in tenths of a second (RFC 37), then the context", () => {
+  // 04 size 04 "PING" ttl-hi ttl-lo context...
+  deepEqual(encodePing(6000, bytes(0xab)), bytes(0x04, 8, 4, 0x50, 0x49, 0x4e, 0x47, 0, 60, 0xab));
+  const [ping] = decodeAll([encodePing(150)]);
+  ok(ping?.kind === "frame" && ping.command);
+  const command = parseCommand(ping.body);
+  equal(command.name, "PING");
+  equal(pingTtlMs(command.data), 200, "rounded up, so the peer never gives up early");
+  equal(pingTtlMs(parseCommand(encodePing(0).subarray(2)).data), 0, "0: no TTL");
+  equal(pingTtlMs(parseCommand(encodePing(1e9).subarray(2)).data), 6_553_500, "capped");
+  equal(pingTtlMs(bytes(1)), 0, "a truncated TTL counts as none");
+  // The PONG answering it echoes the context only.
+  deepEqual(parseCommand(pongFor(command.data).subarray(2)).data, bytes());
+  throws(() => encodePing(-1), RangeError);
+  throws(() => encodePing(0, new Uint8Array(17)), RangeError);
 });
 
 Deno.test("socket types pair as RFC 23 says", () => {

@@ -130,3 +130,17 @@ Deno.test("check exits 2 for an unusable config and contacts nobody", async () =
   equal(missing.code, 2);
   match(missing.stdout[0] as string, /^config: FAILED: Cannot read config file ".*nowhere\.yaml"/);
 });
+
+Deno.test("check notes on stderr the ZMTP version and heartbeats of the broker", async () => {
+  await using emulator = await ThreatBusEmulator.start();
+  const run = await runCheckCommand({
+    threatbus: emulator.manageEndpoint,
+    config: { zmtp_heartbeat_interval: 1, zmtp_heartbeat_timeout: 4 },
+  });
+  equal(run.code, 0, run.stderr);
+  match(
+    run.stderr,
+    /^vast-threatbus: threatbus: the broker speaks ZMTP 3\.1 and answers PING in \d+ ms; it announced no heartbeat of its own; ours: a PING every 1 s, a connection silent for 4 s is redialled$/m,
+  );
+  equal(run.stdout.length, 3, "the verdicts stay one line per check");
+});

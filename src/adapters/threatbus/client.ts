@@ -5,6 +5,13 @@
  * broker's subscriptions. Sightings wait in a queue bounded in frames and
  * bytes while the broker's SUB is not listening – at start, and after every
  * reconnect – instead of being lost to the slow-joiner gap.
+ *
+ * A link that dies without a word is noticed twice over: each connection's
+ * ZMTP heartbeat (`linkHeartbeat`) closes and redials it, and a failed
+ * management heartbeat drops the SUB and PUB connections too before it
+ * subscribes again, so a new subscription never rides on a dead one (unless
+ * a connection answered within the last heartbeat interval: it is alive,
+ * and redialling it would drop what is in flight on it).
  */
 
 import type { BrokerFrame, Clock, Logger, OutboundFrame, ThreatBus } from "../../ports.ts";
@@ -21,6 +28,7 @@ import {
   type ThreatBusSubscription,
 } from "./replies.ts";
 import { type Backoff, backoffDelay } from "../../async/backoff.ts";
+import type { ZmtpHeartbeat } from "../zmtp/connection_heartbeat.ts";
 import { rest } from "../../async/sleep.ts";
 import { errorReason } from "../../core/error_text.ts";
 import type { WireFormat } from "../../core/wire_codec.ts";
@@ -40,6 +48,7 @@ export class ThreatBusClient implements ThreatBus {
   readonly #backoff: Backoff;
   readonly #maxMessageBytes: number;
   readonly #flushTimeoutMs: number;
+  readonly #linkHeartbeat: ZmtpHeartbeat;
   readonly #management: ThreatBusManagement;
   readonly #outbound: ThreatBusOutbound;
   readonly #lifetime = new AbortController();
@@ -63,16 +72,19 @@ export class ThreatBusClient implements ThreatBus {
     this.#backoff = settings.reconnectBackoff;
     this.#maxMessageBytes = settings.maxMessageBytes;
     this.#flushTimeoutMs = settings.flushTimeoutMs;
+    this.#linkHeartbeat = settings.linkHeartbeat;
     this.#management = new ThreatBusManagement({
       address: settings.address,
       clock: options.clock,
       timeoutMs: settings.requestTimeoutMs,
+      heartbeat: settings.linkHeartbeat,
     });
     this.#outbound = new ThreatBusOutbound({
       maxFrames: settings.outboundQueueLimit,
       maxBytes: settings.outboundQueueBytes,
       logger: options.logger,
       clock: options.clock,
+      heartbeat: settings.linkHeartbeat,
     });
   }
 
@@ -95,6 +107,7 @@ export class ThreatBusClient implements ThreatBus {
       maxMessageBytes: this.#maxMessageBytes,
       clock: this.#clock,
       logger: this.#logger,
+      heartbeat: this.#linkHeartbeat,
     });
     this.#inbound = inbound;
     try {
@@ -233,6 +246,7 @@ export class ThreatBusClient implements ThreatBus {
             reason: errorReason(error),
           });
         }
+        this.#redialData();
         const next = await this.#subscribe(signal);
         if (next === undefined) return;
         this.#adopt(next);
@@ -242,6 +256,21 @@ export class ThreatBusClient implements ThreatBus {
     } catch (error) {
       fail(error);
     }
+  }
+
+  /**
+   * Drops the SUB and PUB connections, which may be as dead as the manage
+   * one, so that they redial; one that answered within the last heartbeat
+   * interval is alive and keeps what is in flight on it.
+   */
+  #redialData(): void {
+    const keepIfHeardWithinMs = this.#linkHeartbeat.intervalMs;
+    const sub = this.#inbound?.socket.reconnect({ keepIfHeardWithinMs }) ?? false;
+    const pub = this.#outbound.reconnect(keepIfHeardWithinMs);
+    this.#logger.info("Redialling the Threat Bus data connections that may be dead", {
+      sub: sub ? "redialling" : "alive, kept",
+      pub: pub ? "redialling" : "alive, kept",
+    });
   }
 
   /** Unsubscribes the current topic once, whoever asks first. */

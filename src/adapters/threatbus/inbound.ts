@@ -6,6 +6,7 @@
 
 import type { BrokerFrame, Clock, Logger } from "../../ports.ts";
 import type { ThreatBusSubscription } from "./replies.ts";
+import type { ZmtpHeartbeat } from "../zmtp/connection_heartbeat.ts";
 import { SubSocket } from "../zmtp/sub_socket.ts";
 
 /** The SUB socket for broker → app frames, following re-subscriptions. */
@@ -16,9 +17,17 @@ export class ThreatBusInbound {
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
   readonly #logger: Logger;
 
-  constructor(options: { maxMessageBytes: number; clock: Clock; logger: Logger }) {
-    this.socket = new SubSocket({ maxMessageBytes: options.maxMessageBytes, clock: options.clock });
+  constructor(
+    options: { maxMessageBytes: number; clock: Clock; logger: Logger; heartbeat: ZmtpHeartbeat },
+  ) {
     this.#logger = options.logger;
+    this.socket = new SubSocket({
+      maxMessageBytes: options.maxMessageBytes,
+      clock: options.clock,
+      heartbeat: options.heartbeat,
+      onDrop: (reason) =>
+        this.#logger.warning("Threat Bus data connection (SUB) lost; redialling", { reason }),
+    });
   }
 
   /** Listens for a new subscription's p2p topic, moving to its pub port if it changed. */

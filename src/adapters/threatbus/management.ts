@@ -2,6 +2,7 @@
 
 import type { Clock } from "../../ports.ts";
 import { endpointUrl } from "../../core/endpoint.ts";
+import type { ZmtpHeartbeat } from "../zmtp/connection_heartbeat.ts";
 import { NoReplyError, ReqSocket } from "../zmtp/req_socket.ts";
 import type { TcpAddress } from "../zmtp/transport.ts";
 
@@ -13,10 +14,16 @@ export class ThreatBusManagement {
   readonly #encoder = new TextEncoder();
   #closed = false;
 
-  constructor(options: { address: TcpAddress; clock: Clock; timeoutMs: number }) {
+  constructor(
+    options: { address: TcpAddress; clock: Clock; timeoutMs: number; heartbeat: ZmtpHeartbeat },
+  ) {
     this.#address = endpointUrl(options.address);
     this.#timeoutMs = options.timeoutMs;
-    this.#socket = new ReqSocket({ address: options.address, clock: options.clock });
+    this.#socket = new ReqSocket({
+      address: options.address,
+      clock: options.clock,
+      heartbeat: options.heartbeat,
+    });
   }
 
   /** Sends one JSON request and returns the JSON object it got back. */

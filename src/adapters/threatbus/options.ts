@@ -7,6 +7,7 @@ import { type Backoff, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff
 import type { WireFormat } from "../../core/wire_codec.ts";
 import type { Clock, Logger } from "../../ports.ts";
 import { threatBusAddress } from "./address.ts";
+import { checkHeartbeat, NO_HEARTBEAT, type ZmtpHeartbeat } from "../zmtp/connection_heartbeat.ts";
 import type { TcpAddress } from "../zmtp/transport.ts";
 
 /** Settings of a `ThreatBusClient`; every optional field has a default. */
@@ -46,6 +47,11 @@ export interface ThreatBusOptions {
   readonly outboundQueueBytes?: number | undefined;
   /** How long `close()` lets queued frames drain; default 1000. */
   readonly flushTimeoutMs?: number | undefined;
+  /**
+   * ZMTP 3.1 heartbeats on the manage, SUB and PUB connections (PINGs, and a
+   * connection silent past the timeout is redialled); default none.
+   */
+  readonly linkHeartbeat?: ZmtpHeartbeat | undefined;
 }
 
 /** {@link ThreatBusOptions} checked, with every default filled in. */
@@ -62,6 +68,7 @@ export interface ThreatBusSettings {
   readonly outboundQueueLimit: number;
   readonly outboundQueueBytes: number;
   readonly flushTimeoutMs: number;
+  readonly linkHeartbeat: ZmtpHeartbeat;
 }
 
 /** Checks `options` and fills in the defaults; throws on the first bad value. */
@@ -109,6 +116,7 @@ export function resolveThreatBusOptions(options: ThreatBusOptions): ThreatBusSet
     outboundQueueLimit,
     outboundQueueBytes,
     flushTimeoutMs,
+    linkHeartbeat: checkHeartbeat(options.linkHeartbeat ?? NO_HEARTBEAT),
   };
 }
 

@@ -3,6 +3,7 @@
 import type { Clock, Logger } from "../../ports.ts";
 import { endpointUrl } from "../../core/endpoint.ts";
 import { PubQueue } from "../zmtp/pub_queue.ts";
+import type { ZmtpHeartbeat } from "../zmtp/connection_heartbeat.ts";
 import { PubSocket } from "../zmtp/pub_socket.ts";
 import type { TcpAddress } from "../zmtp/transport.ts";
 
@@ -15,11 +16,23 @@ export class ThreatBusOutbound {
   #closed = false;
 
   constructor(
-    options: { maxFrames: number; maxBytes: number; logger: Logger; clock: Clock },
+    options: {
+      maxFrames: number;
+      maxBytes: number;
+      logger: Logger;
+      clock: Clock;
+      heartbeat: ZmtpHeartbeat;
+    },
   ) {
     this.#logger = options.logger;
     this.#socket = new PubSocket({
       clock: options.clock,
+      heartbeat: options.heartbeat,
+      onDrop: (reason) => {
+        if (!this.#closed) {
+          this.#logger.warning("Threat Bus data connection (PUB) lost; redialling", { reason });
+        }
+      },
       onListening: (listening) => {
         // Closing the socket ourselves is no news.
         if (this.#closed) return;
@@ -49,6 +62,12 @@ export class ThreatBusOutbound {
     if (this.#closed) return;
     this.#address = endpointUrl(address);
     this.#socket.connect(address);
+  }
+
+  /** Redials the sub port unless the broker was heard within `keepIfHeardWithinMs`; see `PubSocket.reconnect`. */
+  reconnect(keepIfHeardWithinMs: number): boolean {
+    if (this.#closed) return false;
+    return this.#socket.reconnect({ keepIfHeardWithinMs });
   }
 
   /** Queues `message`, waiting while the queue is full. */

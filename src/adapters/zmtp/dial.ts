@@ -6,6 +6,7 @@ import type { Resolved } from "../../core/resolved.ts";
 import type { SocketType } from "../../core/zmtp_command.ts";
 import type { Clock } from "../../ports.ts";
 import { systemClock } from "../clock.ts";
+import { checkHeartbeat, NO_HEARTBEAT, type ZmtpHeartbeat } from "./connection_heartbeat.ts";
 import { connectTcp } from "./tcp_transport.ts";
 import type { Connector, TcpAddress } from "./transport.ts";
 import { ZmtpConnection } from "./zmtp_connection.ts";
@@ -25,6 +26,20 @@ export interface SocketOptions {
   readonly maxMessageBytes?: number | undefined;
   /** Bound on one handshake, so a silent non-ZMTP listener cannot hang a socket; default 10 s. */
   readonly handshakeTimeoutMs?: number | undefined;
+  /**
+   * ZMTP 3.1 heartbeats on every connection: PINGs at an interval, and a
+   * connection silent past the timeout is closed (the socket then redials).
+   * Default none, as in libzmq. A ZMTP 3.0 peer gets no PINGs: only TCP
+   * keepalive watches it, and Deno sets that with the kernel's intervals
+   * (`setKeepAlive` takes no times), two hours on Linux unless the host's
+   * `net.ipv4.tcp_keepalive_*` say otherwise.
+   */
+  readonly heartbeat?: ZmtpHeartbeat | undefined;
+  /**
+   * Told why an open connection ended when the peer or the heartbeat ended
+   * it (not when the socket closed it on purpose), before the socket redials.
+   */
+  readonly onDrop?: ((reason: string) => void) | undefined;
 }
 
 /** {@linkcode SocketOptions} with every default filled in. */
@@ -38,6 +53,8 @@ export function resolveSocketOptions(options: SocketOptions): SocketSettings {
     connector = connectTcp,
     maxMessageBytes = 16 * 1024 * 1024,
     handshakeTimeoutMs = 10_000,
+    heartbeat = NO_HEARTBEAT,
+    onDrop = () => {},
   } = options;
   if (!(maxMessageBytes >= 1) || !(handshakeTimeoutMs >= 1)) {
     throw new RangeError(
@@ -50,6 +67,8 @@ export function resolveSocketOptions(options: SocketOptions): SocketSettings {
     connector,
     maxMessageBytes,
     handshakeTimeoutMs,
+    heartbeat: checkHeartbeat(heartbeat),
+    onDrop,
   };
 }
 
@@ -73,6 +92,8 @@ export function dial(
           socketType: settings.socketType,
           maxMessageBytes: settings.maxMessageBytes,
           signal: attempt,
+          clock: settings.clock,
+          heartbeat: settings.heartbeat,
         });
       } catch (error) {
         if (attempt.aborted) throw attempt.reason;

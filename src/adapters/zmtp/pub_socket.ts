@@ -14,6 +14,7 @@ import {
 } from "../../core/zmtp_subscription.ts";
 import { bytesKey, hasPrefix, textHasPrefix } from "../../core/zmtp_text.ts";
 import { untilAborted } from "../../async/abort.ts";
+import { errorReason } from "../../core/error_text.ts";
 import { backoffDelay } from "../../async/backoff.ts";
 import { withDeadline } from "../../async/deadline.ts";
 import { rest } from "../../async/sleep.ts";
@@ -36,6 +37,11 @@ export type Verdict = "send" | "hold" | "drop";
 
 /** Subscriptions are prefixes; anything longer from the peer is not one. */
 const MAX_SUBSCRIPTION_BYTES = 64 * 1024;
+/**
+ * How long a connection dropped by `reconnect()` may take to hand what it
+ * queued to the kernel: enough for a live link, short for a dead one.
+ */
+const RECONNECT_LINGER_MS = 200;
 
 /** A PUB socket; see the module doc. */
 export class PubSocket {
@@ -72,6 +78,25 @@ export class PubSocket {
     this.#kick.abort();
     this.#kick = new AbortController();
     this.#loop ??= this.#run(this.#stop.signal);
+  }
+
+  /**
+   * Drops the current connection (or attempt) and dials again, even to the
+   * same address, unless the peer was heard within `keepIfHeardWithinMs`
+   * (a link that proves alive is kept). What the old connection queued gets
+   * a moment to leave; messages not written yet wait for the new one's
+   * subscriptions. Returns whether it redials.
+   */
+  reconnect(options: { readonly keepIfHeardWithinMs?: number } = {}): boolean {
+    if (this.#stop.signal.aborted || this.#address === undefined) return false;
+    const heardAt = this.#connection?.heardAt;
+    const within = options.keepIfHeardWithinMs ?? 0;
+    if (heardAt !== undefined && this.#settings.clock.monotonic() - heardAt < within) return false;
+    // At once, so nothing written from now on goes to the old connection.
+    this.#detach();
+    this.#kick.abort();
+    this.#kick = new AbortController();
+    return true;
   }
 
   /** The peer named by the last `connect`, if any. */
@@ -167,11 +192,16 @@ export class PubSocket {
       this.#changes.notify();
       try {
         await this.#listen(connection, run);
+        if (!run.aborted) this.#settings.onDrop(errorReason(connection.error));
       } finally {
-        this.#connection = undefined;
-        this.#prefixes.clear();
-        this.#setListening(false);
-        this.#changes.notify();
+        this.#detach();
+        if (kick.aborted && !signal.aborted) {
+          await withDeadline(
+            this.#settings.clock,
+            { ms: RECONNECT_LINGER_MS },
+            (linger) => connection.flush(linger),
+          );
+        }
         await connection.close();
       }
       // A peer that accepts and drops at once must not make this spin.
@@ -188,7 +218,8 @@ export class PubSocket {
       } catch {
         return;
       }
-      if (event === undefined) return;
+      // Once dropped by reconnect(), its subscriptions must not count for the next connection.
+      if (event === undefined || signal.aborted) return;
       // Subscriptions that arrived together apply together, so no message is
       // judged against half of a peer's subscription list.
       for (; event !== undefined; event = connection.tryNext()) this.#apply(event);
@@ -213,6 +244,14 @@ export class PubSocket {
     } else if (entry !== undefined && --entry.count === 0) {
       this.#prefixes.delete(key);
     }
+  }
+
+  /** Forgets the connection and its subscriptions: messages are held until the next one listens. */
+  #detach(): void {
+    this.#connection = undefined;
+    this.#prefixes.clear();
+    this.#setListening(false);
+    this.#changes.notify();
   }
 
   #setListening(listening: boolean): void {

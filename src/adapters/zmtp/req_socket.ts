@@ -62,6 +62,27 @@ export class ReqSocket {
     }
   }
 
+  /**
+   * The peer of the open connection, if one is open: its ZMTP minor version
+   * and the TTL its own PINGs announced (0 before any).
+   */
+  get peer(): { readonly minor: number; readonly pingTtlMs: number } | undefined {
+    const connection = this.#connection;
+    if (connection === undefined || connection.closed) return undefined;
+    return { minor: connection.peerMinor, pingTtlMs: connection.peerPingTtlMs };
+  }
+
+  /**
+   * PINGs the peer over the open connection (between requests) and resolves
+   * once it answers; rejects when none is open, for a ZMTP 3.0 peer, and
+   * with `signal.reason` on abort.
+   */
+  async ping(signal?: AbortSignal): Promise<void> {
+    const connection = this.#connection;
+    if (connection === undefined) throw new Error("Cannot ping: not connected");
+    await connection.ping(signal);
+  }
+
   /** Waits for the request in flight, then closes the connection; idempotent. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -3,11 +3,23 @@
  * every (re)connect, keeps only messages that start with one of them (a PUB
  * may still deliver a few after a cancel) and reconnects with a doubling
  * delay when the connection drops.
+ *
+ * Subscriptions go out as RFC 37 says: SUBSCRIBE/CANCEL commands to a peer
+ * that announces ZMTP 3.1, the 3.0 message (0x01/0x00 + prefix) to a 3.0
+ * peer. libzmq 4.2 announces 3.1 yet knows no SUBSCRIBE command (4.3.0 reads
+ * it) and hangs up on one; a 3.1 peer that hangs up right after our commands,
+ * having sent nothing, therefore gets the 3.0 message from then on, which
+ * every libzmq understands.
  */
 
-import { encodeSubscription } from "../../core/zmtp_subscription.ts";
+import {
+  encodeSubscription,
+  encodeSubscriptionCommand,
+  type Subscription,
+} from "../../core/zmtp_subscription.ts";
 import { bytesKey, hasPrefix } from "../../core/zmtp_text.ts";
 import { untilAborted } from "../../async/abort.ts";
+import { errorReason } from "../../core/error_text.ts";
 import { backoffDelay } from "../../async/backoff.ts";
 import { rest } from "../../async/sleep.ts";
 import { dial, resolveSocketOptions, type SocketOptions, type SocketSettings } from "./dial.ts";
@@ -16,6 +28,9 @@ import type { ZmtpConnection } from "./zmtp_connection.ts";
 
 /** Settings of a {@link SubSocket}; larger messages are skipped unread and reported. */
 export type SubSocketOptions = SocketOptions;
+
+/** How a peer that refuses SUBSCRIBE commands shows itself: it hangs up within this, silent. */
+const COMMAND_REFUSAL_MS = 2000;
 
 /** What {@link SubSocket.messages} yields. */
 export type SubEvent =
@@ -33,6 +48,8 @@ export class SubSocket {
   #kick = new AbortController();
   readonly #stop = new AbortController();
   #running = false;
+  /** Set once a 3.1 peer hung up on our SUBSCRIBE commands: the 3.0 message from then on. */
+  #messageForm = false;
 
   constructor(options: SubSocketOptions = {}) {
     this.#settings = resolveSocketOptions(options);
@@ -51,18 +68,33 @@ export class SubSocket {
     this.#kick = new AbortController();
   }
 
+  /**
+   * Drops the current connection (or attempt) and dials again, even to the
+   * same address; messages it had received still arrive. Unless the peer
+   * was heard within `keepIfHeardWithinMs`: a link that proves alive keeps
+   * its connection, and the messages in flight on it. Returns whether it redials.
+   */
+  reconnect(options: { readonly keepIfHeardWithinMs?: number } = {}): boolean {
+    const heardAt = this.#connection?.heardAt;
+    const within = options.keepIfHeardWithinMs ?? 0;
+    if (heardAt !== undefined && this.#settings.clock.monotonic() - heardAt < within) return false;
+    this.#kick.abort();
+    this.#kick = new AbortController();
+    return true;
+  }
+
   /** Receives messages starting with `prefix` (empty: all) from now on. */
   subscribe(prefix: Uint8Array): void {
     const key = bytesKey(prefix);
     if (this.#prefixes.has(key)) return;
     this.#prefixes.set(key, prefix.slice());
-    this.#connection?.post(encodeSubscription({ subscribe: true, prefix }));
+    this.#post({ subscribe: true, prefix });
   }
 
   /** Stops receiving messages for `prefix`. */
   unsubscribe(prefix: Uint8Array): void {
     if (!this.#prefixes.delete(bytesKey(prefix))) return;
-    this.#connection?.post(encodeSubscription({ subscribe: false, prefix }));
+    this.#post({ subscribe: false, prefix });
   }
 
   /**
@@ -92,11 +124,21 @@ export class SubSocket {
           continue;
         }
         failures = 0;
+        const openedAt = this.#settings.clock.monotonic();
+        const commands = this.#commandsTo(connection) && this.#prefixes.size > 0;
+        const received = { any: false };
         try {
-          yield* this.#receive(connection, run);
+          yield* this.#receive(connection, run, received);
+          if (!run.aborted) this.#settings.onDrop(errorReason(connection.error));
         } finally {
           this.#connection = undefined;
           await connection.close();
+        }
+        if (
+          commands && !run.aborted && !received.any &&
+          this.#settings.clock.monotonic() - openedAt < COMMAND_REFUSAL_MS
+        ) {
+          this.#messageForm = true;
         }
         if (!run.aborted) {
           // A peer that accepts and drops at once must not make this spin.
@@ -123,15 +165,33 @@ export class SubSocket {
       return undefined;
     }
     this.#connection = connection;
-    for (const prefix of this.#prefixes.values()) {
-      connection.post(encodeSubscription({ subscribe: true, prefix }));
-    }
+    for (const prefix of this.#prefixes.values()) this.#post({ subscribe: true, prefix });
     return connection;
   }
 
+  /** Whether `connection`'s peer gets SUBSCRIBE/CANCEL commands rather than 3.0 messages. */
+  #commandsTo(connection: ZmtpConnection): boolean {
+    return connection.peerMinor >= 1 && !this.#messageForm;
+  }
+
+  #post(subscription: Subscription): void {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    connection.post(
+      this.#commandsTo(connection)
+        ? encodeSubscriptionCommand(subscription)
+        : encodeSubscription(subscription),
+    );
+  }
+
+  /**
+   * Yields the connection's events until it ends or `signal` aborts; events
+   * it had received by then still come (`next` hands them out first).
+   */
   async *#receive(
     connection: ZmtpConnection,
     signal: AbortSignal,
+    received: { any: boolean },
   ): AsyncGenerator<SubEvent, void, undefined> {
     for (;;) {
       let event;
@@ -142,6 +202,7 @@ export class SubSocket {
         throw error;
       }
       if (event === undefined) return;
+      received.any = true;
       if (event.kind === "oversized") yield event;
       if (event.kind === "message" && this.#wanted(event.parts[0])) yield event;
     }

@@ -3,7 +3,10 @@
  * whole messages in and batched frames out. A read loop owned by the
  * connection answers PING at once and notices a closed peer while nobody
  * reads; it stops reading while the inbox is full, so a slow consumer slows
- * the peer down through TCP instead of growing memory.
+ * the peer down through TCP instead of growing memory. Given a clock, it
+ * heartbeats too (`connection_heartbeat.ts`): PINGs to a 3.1 peer, and a
+ * peer silent past the timeout, or past the TTL of its own PINGs, ends the
+ * connection.
  */
 
 import { onAbort } from "../../async/abort.ts";
@@ -11,25 +14,23 @@ import {
   encodeReady,
   parseCommand,
   parseErrorReason,
+  pingTtlMs,
   pongFor,
-  readySocketType,
   type SocketType,
-  socketTypesMatch,
 } from "../../core/zmtp_command.ts";
 import { type DecodedFrame, FrameDecoder } from "../../core/zmtp_frame.ts";
-import {
-  encodeGreeting,
-  GREETING_BYTES,
-  greetingProblem,
-  parseGreeting,
-} from "../../core/zmtp_greeting.ts";
+import { encodeGreeting } from "../../core/zmtp_greeting.ts";
 import { utf8Length } from "../../core/zmtp_text.ts";
+import type { Clock } from "../../ports.ts";
+import { ConnectionHeartbeat, NO_HEARTBEAT, type ZmtpHeartbeat } from "./connection_heartbeat.ts";
 import { EventInbox, type ZmtpEvent } from "./event_inbox.ts";
 import { MessageAssembler } from "./message_assembler.ts";
+import { PeerHandshake } from "./peer_handshake.ts";
 import type { Transport } from "./transport.ts";
 import { WriteBatcher } from "./write_batcher.ts";
 
 export type { ZmtpEvent } from "./event_inbox.ts";
+export type { ZmtpHeartbeat } from "./connection_heartbeat.ts";
 
 /** Settings of a {@link ZmtpConnection}. */
 export interface ZmtpConnectionOptions {
@@ -38,6 +39,10 @@ export interface ZmtpConnectionOptions {
   readonly maxMessageBytes: number;
   /** Aborts the handshake; an open connection ends only through `close()`. */
   readonly signal: AbortSignal;
+  /** Times the heartbeat; without one the connection answers PINGs and keeps no time. */
+  readonly clock?: Clock | undefined;
+  /** PINGs and the silence timeout (needs `clock`); default none. */
+  readonly heartbeat?: ZmtpHeartbeat | undefined;
 }
 
 /** Queued outgoing bytes above which `send` waits for the socket. */
@@ -46,24 +51,28 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 /** An open ZMTP connection; see the module doc. */
 export class ZmtpConnection {
   readonly #transport: Transport;
-  readonly #socketType: SocketType;
   readonly #decoder: FrameDecoder;
-  readonly #greeting = new Uint8Array(GREETING_BYTES);
-  #greetingFill = 0;
+  readonly #peer: PeerHandshake;
   readonly #handshake = Promise.withResolvers<void>();
-  #peerSocketType: string | undefined;
-  #peerMinor = 0;
   readonly #assembler: MessageAssembler;
   readonly #inbox = new EventInbox();
   readonly #batcher: WriteBatcher;
   #reading: Promise<void> | undefined;
+  readonly #clock: Clock | undefined;
+  readonly #heartbeatSetting: ZmtpHeartbeat;
+  #heartbeat: ConnectionHeartbeat | undefined;
+  #heartbeating: Promise<void> | undefined;
+  /** Aborted when the connection ends: stops the heartbeat. */
+  readonly #lifetime = new AbortController();
   #closed = false;
   #error: Error | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(transport: Transport, options: ZmtpConnectionOptions) {
     this.#transport = transport;
-    this.#socketType = options.socketType;
+    this.#peer = new PeerHandshake(options.socketType);
+    this.#clock = options.clock;
+    this.#heartbeatSetting = options.heartbeat ?? NO_HEARTBEAT;
     // A single frame can be no larger than a message; commands (READY) are tiny.
     this.#decoder = new FrameDecoder(options.maxMessageBytes);
     this.#assembler = new MessageAssembler(options.maxMessageBytes);
@@ -99,12 +108,25 @@ export class ZmtpConnection {
 
   /** The socket type the peer announced. */
   get peerSocketType(): string {
-    return this.#peerSocketType ?? "";
+    return this.#peer.peerType ?? "";
   }
 
   /** The peer's ZMTP minor version (0 or 1 for 3.0 or 3.1). */
   get peerMinor(): number {
-    return this.#peerMinor;
+    return this.#peer.minor;
+  }
+
+  /**
+   * When the peer last sent anything, on the clock's monotonic time;
+   * undefined without a clock. Only bytes read count: a paused reader reads none.
+   */
+  get heardAt(): number | undefined {
+    return this.#heartbeat?.heardAt;
+  }
+
+  /** The TTL the peer's last PING announced (its heartbeat setting); 0 before any, or without a clock. */
+  get peerPingTtlMs(): number {
+    return this.#heartbeat?.peerTtlMs ?? 0;
   }
 
   /** Whether the connection ended; queued events may still be taken. */
@@ -190,6 +212,17 @@ export class ZmtpConnection {
     }
   }
 
+  /**
+   * Sends a PING and resolves once the peer's PONG for it arrives; rejects
+   * with `signal.reason` on abort and when the connection ends first.
+   * Rejects for a ZMTP 3.0 peer, which knows no PING, and without a clock.
+   */
+  async ping(signal?: AbortSignal): Promise<void> {
+    if (this.#closed) throw this.#closedError("ping");
+    if (this.#heartbeat === undefined) throw new Error("Cannot ping: the connection has no clock");
+    await this.#heartbeat.ping(signal);
+  }
+
   /** Closes the transport at once (unsent bytes are lost) and waits for the loops; idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -199,17 +232,17 @@ export class ZmtpConnection {
   async #shutdown(): Promise<void> {
     this.#fail(new Error("Cannot use the connection: it was closed"));
     await this.#reading;
+    await this.#heartbeating;
     await this.#batcher.writing;
   }
 
   async #read(): Promise<void> {
     try {
       for await (const chunk of this.#transport) {
-        const rest = this.#peerSocketType === undefined && this.#greetingFill < GREETING_BYTES
-          ? this.#takeGreeting(chunk)
-          : chunk;
+        this.#heartbeat?.heard();
+        const rest = this.#peer.greeted ? chunk : this.#peer.takeGreeting(chunk);
         for (const frame of this.#decoder.push(rest)) this.#accept(frame);
-        while (this.#inbox.full && !this.#closed) await this.#inbox.taking();
+        if (this.#inbox.full && !this.#closed) await this.#pause();
         if (this.#closed) return;
       }
       this.#fail(new Error("Cannot read: the peer closed the connection"));
@@ -218,43 +251,44 @@ export class ZmtpConnection {
     }
   }
 
-  /** Collects the greeting; returns the bytes after it. */
-  #takeGreeting(chunk: Uint8Array): Uint8Array {
-    const n = Math.min(GREETING_BYTES - this.#greetingFill, chunk.length);
-    this.#greeting.set(chunk.subarray(0, n), this.#greetingFill);
-    this.#greetingFill += n;
-    const received = this.#greeting.subarray(0, this.#greetingFill);
-    const problem = greetingProblem(received);
-    if (problem !== undefined) throw new Error(`Cannot connect: ${problem}`);
-    if (this.#greetingFill === GREETING_BYTES) this.#peerMinor = parseGreeting(received).minor;
-    return chunk.subarray(n);
+  /**
+   * Waits while the inbox is full. A PING behind the unread bytes cannot be
+   * seen until they are read; our own PINGs go on meanwhile, and libzmq
+   * counts any message from us as a sign of life (it resets its heartbeat
+   * timeout and TTL timer on every one), so a slow reader keeps its link.
+   */
+  async #pause(): Promise<void> {
+    this.#heartbeat?.paused(true);
+    try {
+      while (this.#inbox.full && !this.#closed) await this.#inbox.taking();
+    } finally {
+      this.#heartbeat?.paused(false);
+    }
   }
 
   #accept(frame: DecodedFrame): void {
     if (this.#closed) return;
-    if (this.#peerSocketType === undefined) return this.#acceptReady(frame);
+    if (this.#peer.peerType === undefined) {
+      this.#peer.takeReady(frame);
+      this.#startHeartbeat();
+      return this.#handshake.resolve();
+    }
     if (frame.command) return this.#acceptCommand(frame);
     const event = this.#assembler.push(frame);
     if (event !== undefined) this.#inbox.push(event);
   }
 
-  #acceptReady(frame: DecodedFrame): void {
-    if (frame.kind !== "frame" || !frame.command) {
-      throw new Error("Cannot connect: the peer sent data before its READY command");
-    }
-    const command = parseCommand(frame.body);
-    if (command.name === "ERROR") {
-      throw new Error(`Cannot connect: the peer sent ERROR "${parseErrorReason(command.data)}"`);
-    }
-    if (command.name !== "READY") {
-      throw new Error(`Cannot connect: the peer sent ${command.name} instead of READY`);
-    }
-    const peer = readySocketType(command.data);
-    if (!socketTypesMatch(this.#socketType, peer)) {
-      throw new Error(`Cannot connect: a ${this.#socketType} socket cannot talk to a ${peer} peer`);
-    }
-    this.#peerSocketType = peer;
-    this.#handshake.resolve();
+  #startHeartbeat(): void {
+    if (this.#clock === undefined) return;
+    const heartbeat = new ConnectionHeartbeat({
+      clock: this.#clock,
+      heartbeat: this.#heartbeatSetting,
+      peerKnowsPing: this.#peer.minor >= 1,
+      send: (frame) => this.post(frame),
+      fail: (error) => this.#fail(error),
+    });
+    this.#heartbeat = heartbeat;
+    this.#heartbeating = heartbeat.run(this.#lifetime.signal);
   }
 
   #acceptCommand(frame: DecodedFrame): void {
@@ -264,9 +298,12 @@ export class ZmtpConnection {
     const command = parseCommand(frame.body);
     switch (command.name) {
       case "PING":
+        // Answered at once, whoever reads: the PONG goes out with the next write.
         this.#batcher.encoded(pongFor(command.data));
+        this.#heartbeat?.peerTtl(pingTtlMs(command.data));
         return;
       case "PONG":
+        this.#heartbeat?.pong(command.data);
         return;
       case "ERROR":
         throw new Error(`Cannot read: the peer sent ERROR "${parseErrorReason(command.data)}"`);
@@ -282,6 +319,8 @@ export class ZmtpConnection {
     this.#batcher.discard();
     this.#transport.close();
     this.#handshake.reject(this.#error);
+    this.#lifetime.abort();
+    this.#heartbeat?.end();
     this.#inbox.wake();
     this.#batcher.notify();
   }

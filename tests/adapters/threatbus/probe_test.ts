@@ -93,3 +93,11 @@ Deno.test("a malformed endpoint is refused before any socket opens", async () =>
     /^TypeError: Cannot use Threat Bus endpoint "localhost": expected "host:port"$/,
   );
 });
+
+Deno.test("the probe tells the ZMTP version the broker speaks and that it answers PING", async () => {
+  await using emulator = await ThreatBusEmulator.start();
+  const link = await probeThreatBus({ endpoint: emulator.manageEndpoint, clock, timeoutMs: 5000 });
+  equal(link.zmtp, "3.1", "libzmq 4.3 announces ZMTP 3.1");
+  ok(link.pingMs !== undefined && link.pingMs >= 0 && link.pingMs < 5000, `${link.pingMs}`);
+  equal(link.brokerPingTtlMs, 0, "the emulator's libzmq sockets have no heartbeat of their own");
+});

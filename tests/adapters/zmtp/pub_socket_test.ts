@@ -111,3 +111,34 @@ Deno.test("close gives queued bytes their linger time to reach the peer", async 
   await peer.waitForReceived(200);
   ok(peer.received.every((parts, i) => parts[0]?.[0] === i % 256));
 });
+
+Deno.test("reconnect() redials the same address; what the old connection took still arrives", async () => {
+  await using peer = await brokerSub(["stix2/"]);
+  await using p = pub();
+  p.socket.connect(peer.address);
+  await waitUntil(() => p.socket.verdict(text("stix2/a")) === "send", "listening");
+  for (let i = 0; i < 100; i++) p.socket.write([text(`stix2/sighting ${i}`)]);
+  ok(p.socket.reconnect(), "redials");
+  equal(p.socket.verdict(text("stix2/a")), "hold", "the new connection has no subscription yet");
+  await waitUntil(() => p.socket.verdict(text("stix2/a")) === "send", "listening again");
+  deepEqual(p.listening, [true, false, true]);
+  p.socket.write([text("stix2/sighting after")]);
+  await peer.waitForReceived(101);
+  deepEqual(peer.texts.slice(0, 100), Array.from({ length: 100 }, (_, i) => `stix2/sighting ${i}`));
+  equal(peer.texts[100], "stix2/sighting after");
+});
+
+Deno.test("reconnect() keeps a link that answered our PINGs within the given time", async () => {
+  await using peer = await brokerSub(["stix2/"]);
+  const socket = new PubSocket({ ...FAST, heartbeat: { intervalMs: 50, timeoutMs: 500 } });
+  try {
+    socket.connect(peer.address);
+    await waitUntil(() => socket.verdict(text("stix2/a")) === "send", "listening");
+    // libzmq's SUB sends nothing but its subscription: only PONGs to our PINGs keep it heard.
+    await pause(300);
+    equal(socket.reconnect({ keepIfHeardWithinMs: 200 }), false, "its PONGs prove it alive");
+    equal(socket.verdict(text("stix2/a")), "send");
+  } finally {
+    await socket.close();
+  }
+});

@@ -26,10 +26,12 @@ export class ScriptedTransport implements Transport {
     this.#notify();
   }
 
-  /** Feeds a ZMTP 3.1 greeting and a READY for `socketType`. */
-  greet(socketType: string): void {
+  /** Feeds a ZMTP 3.`minor` greeting (default 3.1) and a READY for `socketType`. */
+  greet(socketType: string, minor = 1): void {
+    const greeting = encodeGreeting();
+    greeting[11] = minor;
     this.feed(
-      encodeGreeting(),
+      greeting,
       encodeCommand(
         "READY",
         encodeProperties([["Socket-Type", new TextEncoder().encode(socketType)]]),
@@ -70,15 +72,20 @@ export class ScriptedTransport implements Transport {
     this.#notify();
   }
 
-  /** Everything written after the 64-byte greeting, as commands and data frames. */
-  frames(): { command?: string; data: Uint8Array; more: boolean }[] {
+  /** Every byte written so far, in one buffer. */
+  bytes(): Uint8Array {
     const all = new Uint8Array(this.written.reduce((n, w) => n + w.length, 0));
     let offset = 0;
     for (const chunk of this.written) {
       all.set(chunk, offset);
       offset += chunk.length;
     }
-    return new FrameDecoder(1 << 24).push(all.subarray(64)).map((frame) => {
+    return all;
+  }
+
+  /** Everything written after the 64-byte greeting, as commands and data frames. */
+  frames(): { command?: string; data: Uint8Array; more: boolean }[] {
+    return new FrameDecoder(1 << 24).push(this.bytes().subarray(64)).map((frame) => {
       if (frame.kind !== "frame") throw new Error("Cannot happen: nothing is oversized here");
       if (!frame.command) return { data: frame.body, more: frame.more };
       const command = parseCommand(frame.body);

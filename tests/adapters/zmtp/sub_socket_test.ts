@@ -6,6 +6,7 @@ import {
   type SubSocketOptions,
 } from "../../../src/adapters/zmtp/sub_socket.ts";
 import type { TcpAddress, Transport } from "../../../src/adapters/zmtp/transport.ts";
+import { encodeReady } from "../../../src/core/zmtp_command.ts";
 import { encodeMessage } from "../../../src/core/zmtp_frame.ts";
 import { decode, LibzmqPeer, NO_WAIT, text, waitUntil } from "./libzmq_peer.ts";
 import { ScriptedTransport } from "./scripted_transport.ts";
@@ -117,7 +118,8 @@ Deno.test("a message over maxMessageBytes is reported by size and the next one a
 
 Deno.test("messages a peer sends for no subscription of ours are filtered out here too", async () => {
   const transport = new ScriptedTransport();
-  transport.greet("PUB");
+  // A ZMTP 3.0 peer, which gets the 3.0 message form.
+  transport.greet("PUB", 0);
   const address: TcpAddress = { hostname: "scripted", port: 1 };
   await using sub = reader({ connector: (): Promise<Transport> => Promise.resolve(transport) });
   sub.socket.subscribe(text("keep"));
@@ -138,4 +140,148 @@ Deno.test("close() ends messages() even while the reader waits", async () => {
   await sub.socket.close();
   await sub.reading;
   await sub[Symbol.asyncDispose]();
+});
+
+/** A connector that hands out `transports` in turn, each greeting as a PUB of ZMTP 3.`minor`. */
+function scripted(...minors: number[]) {
+  const transports = minors.map((minor) => {
+    const transport = new ScriptedTransport();
+    transport.greet("PUB", minor);
+    return transport;
+  });
+  let next = 0;
+  const connector = (): Promise<Transport> => {
+    const transport = transports[next++];
+    return transport === undefined
+      ? Promise.reject(new Error("Cannot connect: no more scripted peers"))
+      : Promise.resolve(transport);
+  };
+  return {
+    transports,
+    connector,
+    get dialled() {
+      return next;
+    },
+  };
+}
+
+/** What the socket wrote after its greeting and READY. */
+function afterReady(transport: ScriptedTransport): number[] {
+  return [...transport.bytes().subarray(64 + encodeReady("SUB").length)];
+}
+
+const ascii = (value: string) => [...text(value)];
+
+Deno.test("a ZMTP 3.1 peer gets SUBSCRIBE and CANCEL commands, byte for byte", async () => {
+  const peers = scripted(1);
+  await using sub = reader({ connector: peers.connector });
+  const [transport] = peers.transports as [ScriptedTransport];
+  sub.socket.subscribe(text("abc"));
+  sub.socket.connect({ hostname: "scripted", port: 1 });
+  await waitUntil(() => afterReady(transport).length >= 15, "the subscription");
+  sub.socket.unsubscribe(text("abc"));
+  await waitUntil(() => afterReady(transport).length >= 27, "the cancel");
+  deepEqual(afterReady(transport), [
+    // command flag, size 13, name size 9, "SUBSCRIBE", the prefix (RFC 37)
+    0x04,
+    13,
+    9,
+    ...ascii("SUBSCRIBE"),
+    ...ascii("abc"),
+    // command flag, size 10, name size 6, "CANCEL", the prefix
+    0x04,
+    10,
+    6,
+    ...ascii("CANCEL"),
+    ...ascii("abc"),
+  ]);
+});
+
+Deno.test("a ZMTP 3.0 peer gets the subscription message, byte for byte", async () => {
+  const peers = scripted(0);
+  await using sub = reader({ connector: peers.connector });
+  const [transport] = peers.transports as [ScriptedTransport];
+  sub.socket.subscribe(text("abc"));
+  sub.socket.connect({ hostname: "scripted", port: 1 });
+  await waitUntil(() => afterReady(transport).length >= 6, "the subscription");
+  sub.socket.unsubscribe(text("abc"));
+  await waitUntil(() => afterReady(transport).length >= 12, "the cancel");
+  deepEqual(afterReady(transport), [
+    // a data frame of 4 bytes: 0x01 (subscribe) and the prefix (RFC 23)
+    0x00,
+    4,
+    0x01,
+    ...ascii("abc"),
+    // 0x00: cancel
+    0x00,
+    4,
+    0x00,
+    ...ascii("abc"),
+  ]);
+});
+
+Deno.test("a 3.1 peer that hangs up on SUBSCRIBE at once gets the 3.0 message from then on", async () => {
+  const peers = scripted(1, 1);
+  await using sub = reader({ connector: peers.connector });
+  const [refusing, second] = peers.transports as [ScriptedTransport, ScriptedTransport];
+  sub.socket.subscribe(text("abc"));
+  sub.socket.connect({ hostname: "scripted", port: 1 });
+  await waitUntil(() => afterReady(refusing).length > 0, "the command");
+  equal(afterReady(refusing)[0], 0x04, "a SUBSCRIBE command first");
+  refusing.end(); // as libzmq 4.2 does on a command it does not know
+  await waitUntil(() => afterReady(second).length >= 6, "the subscription on the next connection");
+  deepEqual(afterReady(second), [0x00, 4, 0x01, ...ascii("abc")]);
+});
+
+Deno.test("reconnect() redials the same address; messages already received still arrive", async () => {
+  const peers = scripted(1, 1);
+  const [first, second] = peers.transports as [ScriptedTransport, ScriptedTransport];
+  const socket = new SubSocket({ ...FAST, connector: peers.connector });
+  const controller = new AbortController();
+  // Read by hand, so messages wait in the old connection's inbox when it is dropped.
+  const messages = socket.messages(controller.signal);
+  const textOf = (result: IteratorResult<SubEvent>) =>
+    !result.done && result.value.kind === "message" ? decode(result.value.parts[0]) : undefined;
+  try {
+    socket.subscribe(text("t"));
+    socket.connect({ hostname: "scripted", port: 1 });
+    const reading = messages.next();
+    await waitUntil(() => afterReady(first).length > 0, "the first connection");
+    socket.connect({ hostname: "scripted", port: 1 });
+    equal(peers.dialled, 1, "connect() to the same address keeps the connection");
+    first.feed(
+      encodeMessage([text("t1")]),
+      encodeMessage([text("t2")]),
+      encodeMessage([text("t3")]),
+    );
+    equal(textOf(await reading), "t1");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    ok(socket.reconnect());
+    equal(textOf(await messages.next()), "t2", "received before the reconnect: not lost");
+    equal(textOf(await messages.next()), "t3");
+    const after = messages.next();
+    await waitUntil(() => afterReady(second).length > 0, "the second connection's subscription");
+    ok(first.closed, "the old connection is closed");
+    second.feed(encodeMessage([text("t4")]));
+    equal(textOf(await after), "t4");
+  } finally {
+    controller.abort();
+    await messages.return();
+    await socket.close();
+  }
+});
+
+Deno.test("reconnect() keeps a connection whose peer was heard within the given time", async () => {
+  const peers = scripted(1, 1);
+  await using sub = reader({ connector: peers.connector });
+  const [first] = peers.transports as [ScriptedTransport];
+  sub.socket.subscribe(text("t"));
+  sub.socket.connect({ hostname: "scripted", port: 1 });
+  await waitUntil(() => afterReady(first).length > 0, "the connection");
+  first.feed(encodeMessage([text("t1")]));
+  await waitUntil(() => sub.events.length === 1, "a message");
+  equal(sub.socket.reconnect({ keepIfHeardWithinMs: 60_000 }), false, "heard just now: kept");
+  ok(!first.closed);
+  equal(sub.socket.reconnect({ keepIfHeardWithinMs: 0 }), true);
+  await waitUntil(() => peers.dialled === 2, "a new connection");
 });
