@@ -91,6 +91,8 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
     retries: settings.retroRetries,
     batchSize: settings.retroBatchSize,
     retryBackoff: settings.retroBackoff,
+    backendName: settings.backendName,
+    backendBackoff: settings.backendBackoff,
   });
   const live = settings.live === undefined || deps.liveBackend === undefined
     ? undefined

@@ -121,6 +121,8 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       timeoutSeconds: settings.timeoutSeconds,
       retries: settings.retries,
       batchSize: settings.batchSize,
+      // A sweep must end: a node that went down costs its queries their retries.
+      waitWhileBackendDown: false,
     },
   );
   const keeper = new AbortController();

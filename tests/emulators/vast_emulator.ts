@@ -39,6 +39,8 @@
  * - `VAST_EMU_HUGE_LINE_BYTES=n`: before the first result print one line of
  *   n bytes that is not JSON (a runaway log line).
  * - `VAST_EMU_DOWN=1`: every command fails as if the node were unreachable.
+ * - `VAST_EMU_DOWN_FILE=<path>`: the same while `<path>` exists, so a test can
+ *   take the node down mid-run and bring it back by creating and removing it.
  * - `VAST_EMU_MATCHER_STATE`: the matchers' state, a journal of add/remove
  *   records (required by the matcher commands).
  * - `VAST_EMU_SPOOL`: the NDJSON file `matcher attach` follows, lines like the
@@ -72,6 +74,7 @@ interface EmulatorEnv extends MatcherEnv {
   readonly garbage: boolean;
   readonly hugeLineBytes: number;
   readonly down: boolean;
+  readonly downFile: string | undefined;
 }
 
 interface Context {
@@ -108,6 +111,7 @@ function readEnv(): EmulatorEnv {
     garbage: get("VAST_EMU_GARBAGE") === "1",
     hugeLineBytes: Number(get("VAST_EMU_HUGE_LINE_BYTES") ?? "0") || 0,
     down: get("VAST_EMU_DOWN") === "1",
+    downFile: get("VAST_EMU_DOWN_FILE"),
     matcherState: get("VAST_EMU_MATCHER_STATE"),
     spool: get("VAST_EMU_SPOOL"),
     matcherPidFile: get("VAST_EMU_MATCHER_PID_FILE"),
@@ -136,7 +140,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return fail(`unknown or incomplete global option "${option}"`);
     }
   }
-  if (env.down) {
+  if (env.down || (env.downFile !== undefined && await exists(env.downFile))) {
     return fail(`failed to connect to VAST node at ${endpoint}: Connection refused`);
   }
   const name = argv[at];
@@ -150,6 +154,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     // The reader went away; VAST dies quietly of SIGPIPE here.
     if (error instanceof Deno.errors.BrokenPipe) return 1;
     throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -233,6 +233,23 @@ Deno.test("vast emulator status and its failure modes", async () => {
   assert.match(failStatus.stderr, /status/);
 });
 
+Deno.test("vast emulator is down while its down file exists, and up again once it is gone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const env = { VAST_EMU_DOWN_FILE: `${dir}/down` };
+    assert.equal((await runVast(["status"], env)).code, 0);
+    await Deno.writeTextFile(`${dir}/down`, "");
+    const down = await runVast(exportArgs("6.6.6.6"), env);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /failed to connect to VAST node/);
+    assert.equal((await runVast(["status"], env)).code, 1);
+    await Deno.remove(`${dir}/down`);
+    assert.equal((await runVast(["status"], env)).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("vast emulator fails export and export --help separately", async () => {
   const failExport = { VAST_EMU_FAIL: "export" };
   const query = await runVast(exportArgs("6.6.6.6"), failExport);

@@ -32,6 +32,8 @@ export type BatchAttempt =
     readonly tainted?: ReadonlySet<number> | undefined;
     readonly seconds: number;
   }
+  /** The backend refused the query (it exited with an error): the node may be down. */
+  | { readonly status: "failed"; readonly detail: string; readonly seconds: number }
   | { readonly status: "stopped"; readonly seconds: number };
 
 /**
@@ -110,12 +112,13 @@ export async function attemptBatch(
       },
     });
     if (reason !== undefined) return fallback(reason);
+    if (outcome.status === "failed") {
+      return { status: "failed", detail: outcome.detail ?? "no detail", seconds: seconds() };
+    }
     if (outcome.status !== "ok") {
       return {
         status: "fallback",
-        reason: `the query ${outcome.status === "timeout" ? "timed out" : "failed"}: ${
-          outcome.detail ?? "no detail"
-        }`,
+        reason: `the query timed out: ${outcome.detail ?? "no detail"}`,
         seconds: seconds(),
       };
     }

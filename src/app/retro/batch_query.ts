@@ -49,11 +49,26 @@ async function runBatch(
   onStarted: () => void,
 ): Promise<BatchOutcome> {
   const { metrics, log } = run;
-  const attempt = await attemptBatch(jobs.map((job) => job.query), run, onStarted);
-  if (attempt.status === "stopped") {
+  const tried = await attemptBatch(jobs.map((job) => job.query), run, onStarted);
+  if (tried.status === "stopped") {
     log.warning("Batched retro query stopped at shutdown", { iocs: jobs.length });
-    return { kind: "stopped", seconds: attempt.seconds };
+    return { kind: "stopped", seconds: tried.seconds };
   }
+  if (tried.status === "failed" && await run.verifyBackend() === "down") {
+    // Not the query's fault: all of them wait, as they were, for the node to be back.
+    log.debug("Batched retro query failed while the node is down; it waits for the node", {
+      iocs: jobs.length,
+      detail: tried.detail,
+    });
+    return { kind: "requeue", finished: [], alone: [], again: jobs, seconds: tried.seconds };
+  }
+  const attempt = tried.status === "failed"
+    ? {
+      status: "fallback" as const,
+      reason: `the query failed: ${tried.detail}`,
+      seconds: tried.seconds,
+    }
+    : tried;
   const finished: FinishedJob[] = [];
   if (attempt.status === "fallback") {
     const { heavy, tainted } = attempt;

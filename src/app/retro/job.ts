@@ -5,6 +5,7 @@ import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
 import { retroSighting, type Sighting, withRawContext } from "../../core/sighting.ts";
 import type { Backoff } from "../../async/backoff.ts";
 import type { Backend, Clock, Logger } from "../../ports.ts";
+import type { NodeState } from "./backend_watch.ts";
 
 /** One indicator's query waiting for, or in, a retro query. */
 export interface RetroJob {
@@ -116,6 +117,11 @@ export interface RetroRun {
   readonly report: (sighting: Sighting) => Promise<void>;
   readonly limits: RetroLimits;
   readonly signal: AbortSignal;
+  /**
+   * After a refused query: whether the node is up (the failure counts) or
+   * down (it does not: the query waits for the node). Never rejects.
+   */
+  readonly verifyBackend: () => Promise<NodeState>;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type RetroMatcherOptions,
   type RetroMatcherSettings,
 } from "./options.ts";
+import { BackendWatch } from "./backend_watch.ts";
 import { RetroQueue } from "./queue.ts";
 import { abandonSingleQuery, type RetryInterruption, startSingleQuery } from "./single_query.ts";
 
@@ -49,7 +50,9 @@ export interface RetroQueryResult extends RetroJobEnd {
  * every result line into a RETRO sighting. Queued work is deduplicated per
  * indicator and query, so a re-sent indicator waiting in line is not queried
  * twice. The queue is changed only here: a query hands back its outcome
- * (done, retry later, requeue these, stopped) and the matcher acts on it.
+ * (done, retry later, requeue these, stopped, wait for the node) and the
+ * matcher acts on it. While the node is down (`backend_watch.ts`) no query
+ * starts, and the failures meanwhile cost no retry.
  */
 export class RetroMatcher {
   readonly #deps: RetroMatcherDeps;
@@ -61,8 +64,9 @@ export class RetroMatcher {
   readonly #abort = new AbortController();
   /** Aborted when draining starts: queries waiting to retry then give up. */
   readonly #retrying = new AbortController();
-  /** Queries waiting to retry, each with the controller that withdraws it. */
+  /** Queries waiting to retry (or for the node), each with the controller that withdraws it. */
   readonly #backingOff = new Map<RetroJob, AbortController>();
+  readonly #watch: BackendWatch;
   /** Told whenever a query ends or queued work is dropped. */
   readonly #settled = new Notifier();
   /** Jobs in running queries (a batch holds several). */
@@ -87,7 +91,20 @@ export class RetroMatcher {
       report: (sighting) => deps.report(sighting),
       limits: { maxEvents, timeoutSeconds, retries, retryBackoff, batchBufferBytes },
       signal: this.#abort.signal,
+      verifyBackend: () =>
+        this.#settings.waitWhileBackendDown ? this.#watch.verify() : Promise.resolve("up"),
     };
+    this.#watch = new BackendWatch({
+      backend: deps.backend,
+      clock: deps.clock,
+      log: this.#log,
+      name: this.#settings.backendName,
+      backoff: this.#settings.backendBackoff,
+      // Draining ends the wait: the queries waiting for the node then give up.
+      signal: AbortSignal.any([this.#retrying.signal, this.#abort.signal]),
+      onUp: () => this.#pump(),
+      waiting: () => this.backlog,
+    });
   }
 
   /** Queries waiting or running (the `retro_match_backlog` gauge). */
@@ -145,6 +162,7 @@ export class RetroMatcher {
     try {
       using _killAtDeadline = onAbort(deadline, () => this.#abort.abort(deadline.reason));
       await this.#tasks.settled();
+      await this.#watch.settled();
     } finally {
       this.#abort.abort(new Error("retro matcher drained"));
     }
@@ -175,6 +193,8 @@ export class RetroMatcher {
    * of the queue of processes to start.
    */
   #pump(): void {
+    // A node that is down takes no queries; the watch pumps again once it is back.
+    if (this.#watch.down && !this.#abort.signal.aborted) return;
     const now = this.#deps.clock.monotonic();
     const round =
       (now - this.#roundStartMs >= this.#settings.batchLingerMs && this.#starting === 0) ||
@@ -214,13 +234,23 @@ export class RetroMatcher {
     });
   }
 
-  /** One job's query: retried after a wait (holding the slot) while it asks to be. */
+  /**
+   * One job's query: retried after a wait, or once the node is back, while
+   * it asks to be (holding the slot; no query starts while the node is down).
+   */
   async #single(job: RetroJob, started: () => void): Promise<void> {
     const first = startSingleQuery(job, this.#run);
     first.underWay.then(started);
     let outcome = await first.outcome;
-    while (outcome.kind === "retry") {
-      const interrupted = await this.#backOff(job, outcome.waitMs);
+    while (outcome.kind !== "done") {
+      const waitMs = outcome.kind === "retry" ? outcome.waitMs : undefined;
+      const interrupted = await this.#hold(
+        job,
+        (signal) =>
+          waitMs === undefined
+            ? this.#watch.untilUp(signal)
+            : this.#deps.clock.sleep(waitMs, signal),
+      );
       if (interrupted !== undefined) {
         return this.#finish([{
           job,
@@ -277,15 +307,15 @@ export class RetroMatcher {
     this.#deps.metrics.gauge("retro_match_backlog", this.backlog);
   }
 
-  /** Waits before a retry; says why it was cut short, if it was. */
-  async #backOff(job: RetroJob, waitMs: number): Promise<RetryInterruption | undefined> {
+  /** Waits before a retry (`wait` rejects when its signal aborts); says why it was cut short, if it was. */
+  async #hold(
+    job: RetroJob,
+    wait: (signal: AbortSignal) => Promise<void>,
+  ): Promise<RetryInterruption | undefined> {
     const withdrawn = new AbortController();
     this.#backingOff.set(job, withdrawn);
     try {
-      await this.#deps.clock.sleep(
-        waitMs,
-        AbortSignal.any([withdrawn.signal, this.#retrying.signal]),
-      );
+      await wait(AbortSignal.any([withdrawn.signal, this.#retrying.signal]));
       return undefined;
     } catch {
       return withdrawn.signal.aborted ? "withdrawn" : "stopping";

@@ -33,6 +33,16 @@ export interface RetroMatcherOptions {
   readonly batchLingerMs?: number | undefined;
   /** Result text a batch holds until it ends; default 256 KiB. */
   readonly batchBufferBytes?: number | undefined;
+  /**
+   * Whether a query that fails while the node is down waits for the node
+   * without spending a retry, and no query starts meanwhile (default). A
+   * sweep says no: it must end, so its failures count as they come.
+   */
+  readonly waitWhileBackendDown?: boolean | undefined;
+  /** Names the backend's node in log lines; default "the backend". */
+  readonly backendName?: string | undefined;
+  /** Between `status` calls while the node is down; default 1 s doubling to 30 s. */
+  readonly backendBackoff?: Backoff | undefined;
 }
 
 /** {@linkcode RetroMatcherOptions} with every default filled in. */
@@ -44,6 +54,9 @@ export function resolveRetroMatcherOptions(options: RetroMatcherOptions): RetroM
     retryBackoff = DEFAULT_BACKOFF,
     batchLingerMs = 25,
     batchBufferBytes = 256 * 1024,
+    waitWhileBackendDown = true,
+    backendName = "the backend",
+    backendBackoff = DEFAULT_BACKOFF,
   } = options;
   for (
     const [name, value, min] of [
@@ -64,5 +77,8 @@ export function resolveRetroMatcherOptions(options: RetroMatcherOptions): RetroM
     retryBackoff: checkBackoff("retro query retries", retryBackoff),
     batchLingerMs,
     batchBufferBytes,
+    waitWhileBackendDown,
+    backendName,
+    backendBackoff: checkBackoff("waits for the backend", backendBackoff),
   };
 }

@@ -24,12 +24,17 @@ export interface SingleQueryTally {
   readonly querySeconds: number;
 }
 
-/** How a run of {@linkcode startSingleQuery} ended: for good, or to be retried after a wait. */
+/**
+ * How a run of {@linkcode startSingleQuery} ended: for good, to be retried
+ * after a wait, or to be run again once the node is back (the attempt that
+ * failed while it was down is not counted in `tally`).
+ */
 export type SingleQueryOutcome =
   | { readonly kind: "done"; readonly end: RetroJobEnd }
-  | { readonly kind: "retry"; readonly waitMs: number; readonly tally: SingleQueryTally };
+  | { readonly kind: "retry"; readonly waitMs: number; readonly tally: SingleQueryTally }
+  | { readonly kind: "backend-down"; readonly tally: SingleQueryTally };
 
-/** Why a wait before a retry ended early; the retry is then given up. */
+/** Why a wait before a retry (or for the node) ended early; the retry is then given up. */
 export type RetryInterruption = "withdrawn" | "stopping";
 
 const INTERRUPTIONS: Readonly<Record<RetryInterruption, string>> = {
@@ -64,9 +69,16 @@ export function startSingleQuery(
     const end = await attempt(job, run, { counts, onStarted });
     const { retries, retryBackoff } = run.limits;
     // A retry would report the same events again; half a result beats duplicates.
-    if (
-      end.status === "failed" && counts.attempts <= retries && counts.sightings === tally.sightings
-    ) {
+    const reportedNothing = counts.sightings === tally.sightings;
+    if (end.status === "failed" && reportedNothing && await run.verifyBackend() === "down") {
+      run.log.debug("Retro query failed while the node is down; it waits for the node", {
+        indicator: job.indicator.id,
+        attempts: tally.attempts,
+        detail: end.detail,
+      });
+      return { kind: "backend-down", tally: { ...counts, attempts: tally.attempts } };
+    }
+    if (end.status === "failed" && counts.attempts <= retries && reportedNothing) {
       const waitMs = backoffDelay(counts.attempts - 1, retryBackoff);
       run.log.warning("Retro query failed; retrying", {
         indicator: job.indicator.id,
