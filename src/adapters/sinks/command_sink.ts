@@ -29,6 +29,12 @@ export interface CommandSinkOptions {
   readonly onDropped?: ((lines: number) => void) | undefined;
   /** The command's stdout: ours (the default, as in the original) or nowhere. */
   readonly stdout?: "inherit" | "null" | undefined;
+  /**
+   * Bytes of the latest lines written again to a restarted command: what sat
+   * in the pipe (and in the dead command's own buffers) is otherwise lost.
+   * Default 0, none (`sink_resend_bytes` sets it).
+   */
+  readonly resendBytes?: number | undefined;
 }
 
 const MAX_STDERR_LINE_BYTES = 4096;
@@ -37,6 +43,8 @@ const MAX_STDERR_LINE_BYTES = 4096;
  * Writes sightings as JSON lines to one process for its whole life. The
  * process runs in its own process group, so a Ctrl-C at the terminal reaches
  * only this program, which then drains the sink before the command sees EOF.
+ * A command that dies is restarted and gets the latest `resendBytes` of lines
+ * again: at-least-once, so after a crash a reader may see a few lines twice.
  */
 export class CommandSink implements SightingSink {
   readonly #writer: ResilientLineWriter;
@@ -68,6 +76,7 @@ export class CommandSink implements SightingSink {
       backoff: options.backoff,
       closeTimeoutMs: options.closeTimeoutMs,
       onDropped: options.onDropped,
+      resendBytes: options.resendBytes,
     });
     this.#writer.start(first);
   }
@@ -75,6 +84,16 @@ export class CommandSink implements SightingSink {
   /** Lines dropped because the buffer overflowed while the command was down (a metric). */
   get dropped(): number {
     return this.#writer.dropped;
+  }
+
+  /** Lines accepted and not yet written to the command. */
+  get pending(): number {
+    return this.#writer.pending;
+  }
+
+  /** Lines written again to a restarted command. */
+  get resent(): number {
+    return this.#writer.resent;
   }
 
   /** Times the command was restarted. */

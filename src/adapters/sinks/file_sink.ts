@@ -25,6 +25,11 @@ export interface FileSinkOptions {
   readonly closeTimeoutMs?: number | undefined;
   /** Told of every line dropped from a full buffer, for the metrics. */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /**
+   * For a FIFO: bytes of the latest lines written again to the next reader
+   * after one went away, since the pipe loses what it held. Default 0.
+   */
+  readonly resendBytes?: number | undefined;
 }
 
 /**
@@ -40,6 +45,7 @@ export class FileSink implements SightingSink {
 
   constructor(options: FileSinkOptions) {
     const { path, logger } = options;
+    const fifo = isFifo(path);
     this.#format = options.format ?? "context";
     this.#writer = new ResilientLineWriter({
       name: `sink file ${JSON.stringify(path)}`,
@@ -50,8 +56,10 @@ export class FileSink implements SightingSink {
       backoff: options.backoff,
       closeTimeoutMs: options.closeTimeoutMs,
       onDropped: options.onDropped,
+      // A regular file keeps what was written to it: nothing to send again.
+      resendBytes: fifo ? options.resendBytes : 0,
     });
-    if (isFifo(path)) {
+    if (fifo) {
       logger.info("Sink is a FIFO; its lines are buffered until a reader opens it", { path });
       this.#writer.start();
       return;

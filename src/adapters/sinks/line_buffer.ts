@@ -94,9 +94,18 @@ export class LineBuffer {
     return { bytes: this.#encoder.encode(this.#lines.slice(0, count).join("\n") + "\n"), count };
   }
 
-  /** Forgets the first `count` lines, once they were written. */
-  removeFirst(count: number): void {
-    this.#lines.splice(0, count);
+  /** Forgets the first `count` lines, once they were written; returns them. */
+  removeFirst(count: number): string[] {
+    return this.#lines.splice(0, count);
+  }
+
+  /**
+   * Puts `lines` back ahead of the rest, to be written first (lines sent
+   * again after the target died). They may exceed the capacity for a while:
+   * they are bounded by the resend window, and the next pushes drop them first.
+   */
+  prepend(lines: readonly string[]): void {
+    this.#lines = [...lines, ...this.#lines];
   }
 
   /** Forgets every line; for the close deadline, which counts them as lost. */

@@ -12,6 +12,7 @@ import type { Clock, Logger } from "../../ports.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import type { LineTarget } from "./line_target.ts";
 import { ReconnectBackoff } from "./reconnect_backoff.ts";
+import { ResendWindow } from "./resend_window.ts";
 
 /** Default for {@linkcode ResilientLineWriterOptions.bufferLines}. */
 export const DEFAULT_BUFFER_LINES = 10_000;
@@ -44,6 +45,11 @@ export interface ResilientLineWriterOptions {
   readonly batchBytes?: number | undefined;
   /** Told of every line dropped from a full buffer, for the metrics. */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /**
+   * Bytes of the latest written lines sent again to the next target after
+   * one broke (a pipe whose reader died loses what it held); default 0, none.
+   */
+  readonly resendBytes?: number | undefined;
 }
 
 type PumpEnd =
@@ -58,7 +64,9 @@ type PumpEnd =
  * (backpressure: a slow reader slows the writer). While it is down or not yet
  * open, lines are kept up to `bufferLines`; beyond that the oldest are
  * dropped, counted in `dropped` and logged. Lines already handed to a target
- * that then dies unread (at most a pipe buffer) cannot be recovered.
+ * that then dies unread (at most a pipe buffer) are lost, unless
+ * `resendBytes` keeps the latest ones: those are then written again to the
+ * next target, counted in `resent` and logged (at-least-once).
  */
 export class ResilientLineWriter {
   readonly #name: string;
@@ -70,6 +78,8 @@ export class ResilientLineWriter {
   readonly #closeTimeoutMs: number;
   /** Accepted lines not yet written. */
   readonly #lines: LineBuffer;
+  /** The latest lines written, for the next target after one broke. */
+  readonly #recent: ResendWindow;
   #state: "connecting" | "up" | "down" = "connecting";
   #closing = false;
   #lost = 0;
@@ -98,6 +108,11 @@ export class ResilientLineWriter {
       batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
       onDropped: options.onDropped ?? (() => {}),
     });
+    this.#recent = new ResendWindow({
+      name: this.#name,
+      logger: this.#log,
+      windowBytes: options.resendBytes ?? 0,
+    });
     this.#retry = new ReconnectBackoff({
       clock: this.#clock,
       backoff: checkBackoff(this.#name, options.backoff ?? DEFAULT_BACKOFF),
@@ -115,6 +130,11 @@ export class ResilientLineWriter {
   /** Lines still buffered when the close deadline passed. */
   get lost(): number {
     return this.#lost;
+  }
+
+  /** Lines written again to a target after the one before it broke. */
+  get resent(): number {
+    return this.#recent.resent;
   }
 
   /** Times the target was reconnected after it broke. */
@@ -230,6 +250,7 @@ export class ResilientLineWriter {
         this.#state = "up";
         this.#settleReopens();
         this.#lines.reportDrops();
+        this.#lines.prepend(this.#recent.due());
       }
       const upSince = this.#clock.monotonic();
       const end = await this.#pump(target);
@@ -238,9 +259,12 @@ export class ResilientLineWriter {
       this.#space.notify();
       if (end.kind === "closed") return;
       if (end.kind === "reopen") {
+        // Closed cleanly: it took what it was given.
+        this.#recent.clear();
         this.#retry.reset();
         continue;
       }
+      this.#recent.broke();
       if (this.#stop.signal.aborted) return;
       const delay = this.#retry.next(upSince);
       this.#restarts++;
@@ -288,7 +312,7 @@ export class ResilientLineWriter {
           const how = await target.destroy();
           return { kind: "broken", reason: how ?? `cannot be written (${errorReason(error)})` };
         }
-        this.#lines.removeFirst(count);
+        this.#recent.add(this.#lines.removeFirst(count));
         if (this.#reopenMark !== undefined) this.#reopenMark -= count;
         this.#space.notify();
       }

@@ -16,6 +16,8 @@ import { type SinkFormat, streamSink } from "./stdout_sink.ts";
 export interface SinkSettings {
   readonly sink?: string | undefined;
   readonly sink_format?: "context" | "sighting" | undefined;
+  /** Bytes of the latest lines sent again to a restarted command or FIFO reader; default 0. */
+  readonly sink_resend_bytes?: number | undefined;
 }
 
 /** Tuning knobs; every one has a default. */
@@ -90,6 +92,7 @@ export function createSink(settings: SinkSettings, parts: SinkParts): Configured
     backoff: tuning.backoff,
     closeTimeoutMs: tuning.closeTimeoutMs,
     onDropped: parts.onDropped,
+    resendBytes: settings.sink_resend_bytes,
   };
   if (FILE_PREFIX.test(sink)) {
     const path = sink.replace(FILE_PREFIX, "");

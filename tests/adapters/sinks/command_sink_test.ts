@@ -191,3 +191,64 @@ Deno.test("writing after close is refused", async () => {
   await s.close();
   await assert.rejects(s.write(retroOf(1)), /it is closed/);
 });
+
+/**
+ * Writes `total` padded lines to a command whose first life reads 100,000
+ * bytes into nowhere (as a reader that died with lines in its own buffers)
+ * and then no more, so that it dies after line `killAt` with a full pipe too;
+ * the next life appends its stdin to `out`. Returns what arrived.
+ */
+async function killWithFullPipe(resendBytes: number, total = 2000, killAt = 1000) {
+  await using dir = await tempDir("command_sink_");
+  const { logger, records } = memoryLogger();
+  const d = dir.path;
+  const s = new CommandSink({
+    args: [
+      "sh",
+      "-c",
+      `echo $$ >> ${d}/pids; if [ -e ${d}/once ]; then exec cat >> ${d}/out; fi; ` +
+      `touch ${d}/once; head -c 100000 > /dev/null; exec sleep 60`,
+    ],
+    logger,
+    clock: systemClock(),
+    backoff: { initialMs: 20, maxMs: 20 },
+    resendBytes,
+  });
+  const pad = "x".repeat(400);
+  for (const n of range(0, total)) {
+    await s.write(retroOf(n, { pad }));
+    if (n === killAt) {
+      // The first life has taken its 100,000 bytes (225 lines) and reads no more.
+      await eventually(async () => s.pending <= killAt - 225 && (await pids(d)).length === 1);
+      const [pid] = await pids(d);
+      assert.ok(pid !== undefined && pid > 1, `pid ${pid}`);
+      Deno.kill(-pid, "SIGKILL");
+    }
+  }
+  await s.close();
+  return { out: numbersIn(await Deno.readTextFile(`${d}/out`)), resent: s.resent, records };
+}
+
+Deno.test("a command killed with lines in its pipe gets the latest again: none lost, a few twice", async () => {
+  const without = await killWithFullPipe(0);
+  const lost = 2000 - new Set(without.out).size;
+  assert.ok(lost > 0, "without resending, what sat in the dead command's pipe is gone");
+
+  const withResend = await killWithFullPipe(256 * 1024);
+  assert.deepEqual(new Set(withResend.out), new Set(range(0, 2000)), "every line arrived");
+  const twice = withResend.out.length - 2000;
+  assert.ok(withResend.resent > 0 && twice <= withResend.resent, `${twice} twice`);
+  const notes = withResend.records.filter((r) => r.message.startsWith("Re-sending the last lines"));
+  assert.equal(notes.length, 1);
+  assert.equal(notes[0]?.level, "WARNING");
+  assert.equal(notes[0]?.fields["lines"], withResend.resent);
+  // All that the dead command took, which here is less than the window.
+  const bytes = Number(notes[0]?.fields["bytes"]);
+  assert.ok(bytes >= 100_000 && bytes <= 256 * 1024, `${bytes} bytes`);
+  // Each line still arrives after the ones before it, counting from its last copy.
+  const lastCopy = new Map(withResend.out.map((n, i) => [n, i]));
+  assert.deepEqual(
+    [...lastCopy.entries()].sort((a, b) => a[1] - b[1]).map(([n]) => n),
+    range(0, 2000),
+  );
+});

@@ -181,3 +181,49 @@ Deno.test("close delivers what is buffered even while the target is down", async
 Deno.test("a buffer size below one is refused", () => {
   assert.throws(() => harness({ bufferLines: 0 }), /^RangeError: Cannot buffer 0 lines/);
 });
+
+Deno.test("after a target breaks, the newest lines covering the window go to the next one first", async () => {
+  // Each line "lN" is 3 bytes with its newline: 4 of them are the fewest covering 10 bytes.
+  const h = harness({ resendBytes: 10 });
+  h.writer.start();
+  await until(() => h.writer.connected);
+  for (let n = 0; n < 10; n++) await h.writer.writeLine(`l${n}`);
+  await until(() => h.targets[0]?.lines.length === 10);
+  (h.targets[0] as FakeTarget).end("was killed by SIGKILL");
+  await until(() => h.clock.pending === 1);
+  await h.writer.writeLine("after");
+  await h.clock.advance(1000);
+  await h.writer.close();
+  assert.deepEqual(h.targets[1]?.lines, ["l6", "l7", "l8", "l9", "after"]);
+  assert.equal(h.writer.resent, 4);
+  const note = h.records.find((r) => r.message.startsWith("Re-sending the last lines"));
+  assert.equal(note?.level, "WARNING");
+  assert.deepEqual(note?.fields, { lines: 4, bytes: 12, resent_total: 4 });
+});
+
+Deno.test("a target closed cleanly (a reopen) took its lines: nothing is sent again", async () => {
+  const h = harness({ resendBytes: 1024 });
+  h.writer.start();
+  await h.writer.writeLine("a");
+  await until(() => h.targets[0]?.lines.length === 1);
+  await h.writer.reopen();
+  await h.writer.writeLine("b");
+  await h.writer.close();
+  assert.deepEqual(h.targets.map((t) => t.lines), [["a"], ["b"]]);
+  assert.equal(h.writer.resent, 0);
+});
+
+Deno.test("without a window, a broken target's lines are not sent again", async () => {
+  const h = harness();
+  h.writer.start();
+  await until(() => h.writer.connected);
+  await h.writer.writeLine("a");
+  await until(() => h.targets[0]?.lines.length === 1);
+  (h.targets[0] as FakeTarget).end("exited with code 1");
+  await until(() => h.clock.pending === 1);
+  await h.clock.advance(1000);
+  await h.writer.writeLine("b");
+  await h.writer.close();
+  assert.deepEqual(h.targets[1]?.lines, ["b"]);
+  assert.equal(h.writer.resent, 0);
+});
