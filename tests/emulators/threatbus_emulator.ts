@@ -61,6 +61,8 @@ export class ThreatBusEmulator {
   readonly #journal: BrokerJournal;
   readonly #publishing: BrokerPublishing;
   #ports: BrokerPorts;
+  /** The pub and sub ports subscribe replies name instead of the bound ones (a proxy's). */
+  #advertised: { readonly pub: number; readonly sub: number } | undefined;
   #sockets: BrokerSockets | undefined;
   #closed = false;
 
@@ -82,7 +84,7 @@ export class ThreatBusEmulator {
       format: this.#format,
       advertisedHost: options.advertisedHost ?? "127.0.0.1",
       now: options.now ?? Date.now,
-      ports: () => this.#ports,
+      ports: () => ({ ...this.#ports, ...this.#advertised }),
     });
     this.#journal = new BrokerJournal({
       format: this.#format,
@@ -249,6 +251,14 @@ export class ThreatBusEmulator {
   /** Sends one frame exactly as given on the publishing socket, after those asked for before. */
   publishRaw(frame: string, timeoutMs = 5000): Promise<void> {
     return this.#publishing.publish(frame, timeoutMs);
+  }
+
+  /**
+   * Makes subscribe replies name `ports` (a proxy's, say) instead of the
+   * bound pub and sub ports; undefined goes back to the bound ones.
+   */
+  advertisePorts(ports: { readonly pub: number; readonly sub: number } | undefined): void {
+    this.#advertised = ports;
   }
 
   /** Drops every subscription, as a broker restart would; heartbeats then fail. */

@@ -41,6 +41,8 @@
  * - `VAST_EMU_DOWN=1`: every command fails as if the node were unreachable.
  * - `VAST_EMU_DOWN_FILE=<path>`: the same while `<path>` exists, so a test can
  *   take the node down mid-run and bring it back by creating and removing it.
+ * - `VAST_EMU_HOLD_FILE=<path>`: a query prints nothing while `<path>` exists
+ *   (it looks every 20 ms), so a test decides when its results come.
  * - `VAST_EMU_MATCHER_STATE`: the matchers' state, a journal of add/remove
  *   records (required by the matcher commands).
  * - `VAST_EMU_SPOOL`: the NDJSON file `matcher attach` follows, lines like the
@@ -75,6 +77,7 @@ interface EmulatorEnv extends MatcherEnv {
   readonly hugeLineBytes: number;
   readonly down: boolean;
   readonly downFile: string | undefined;
+  readonly holdFile: string | undefined;
 }
 
 interface Context {
@@ -112,6 +115,7 @@ function readEnv(): EmulatorEnv {
     hugeLineBytes: Number(get("VAST_EMU_HUGE_LINE_BYTES") ?? "0") || 0,
     down: get("VAST_EMU_DOWN") === "1",
     downFile: get("VAST_EMU_DOWN_FILE"),
+    holdFile: get("VAST_EMU_HOLD_FILE"),
     matcherState: get("VAST_EMU_MATCHER_STATE"),
     spool: get("VAST_EMU_SPOOL"),
     matcherPidFile: get("VAST_EMU_MATCHER_PID_FILE"),
@@ -253,6 +257,7 @@ async function exportCommand(args: string[], { env }: Context): Promise<number> 
   }
 
   let results = 0;
+  while (env.holdFile !== undefined && await exists(env.holdFile)) await sleep(20);
   if (env.hugeLineBytes > 0) await writeAll(hugeLine(env.hugeLineBytes));
   const file = await Deno.open(env.data, { read: true });
   for await (const line of readLines(file.readable, { maxLineBytes: 64 * 1024 * 1024 })) {

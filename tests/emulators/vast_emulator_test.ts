@@ -250,6 +250,24 @@ Deno.test("vast emulator is down while its down file exists, and up again once i
   }
 });
 
+Deno.test("vast emulator holds a query's results while its hold file exists", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/hold`, "");
+    const running = runVast(exportArgs("6.6.6.6"), { VAST_EMU_HOLD_FILE: `${dir}/hold` });
+    let done = false;
+    running.then(() => done = true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(done, false, "held");
+    await Deno.remove(`${dir}/hold`);
+    const run = await running;
+    assert.equal(run.code, 0);
+    assert.ok(run.stdout.trim().split("\n").length > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("vast emulator fails export and export --help separately", async () => {
   const failExport = { VAST_EMU_FAIL: "export" };
   const query = await runVast(exportArgs("6.6.6.6"), failExport);

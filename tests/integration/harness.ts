@@ -172,36 +172,13 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         ? {}
         : { resultsPerQuery: options.fastVast.resultsPerQuery }),
     });
-  const config = {
-    logging: { console: true, console_verbosity: "DEBUG" },
-    metrics: { interval: 0 },
-    threatbus: emulator.manageEndpoint,
-    vast_binary: vastBinary,
-    vast: "127.0.0.1:42000",
-    snapshot: 0,
-    ...options.config,
-  };
-  await Deno.writeTextFile(`${dir}/config.yaml`, options.configText ?? stringify(config));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...RUN_PERMISSIONS,
-      MAIN,
-      "-c",
-      `${dir}/config.yaml`,
-      ...(options.args ?? []),
-    ],
-    cwd: dir,
-    env: {
-      NO_COLOR: "1",
-      ...(typeof options.env === "function" ? options.env({ emulator, vastBinary }) : options.env),
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const bridge = new BridgeProcess(child);
+  const bridge = await launchBridge({
+    dir,
+    config: { threatbus: emulator.manageEndpoint, vast_binary: vastBinary, ...options.config },
+    configText: options.configText,
+    args: options.args,
+    env: typeof options.env === "function" ? options.env({ emulator, vastBinary }) : options.env,
+  });
   return {
     dir,
     emulator,
@@ -222,6 +199,47 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Writes `<dir>/config.yaml` (test defaults: DEBUG console log, no metrics,
+ * no snapshot, VAST at 127.0.0.1:42000, then `config`) or `configText`, and
+ * starts the real program on it in `dir`.
+ */
+export async function launchBridge(options: {
+  readonly dir: string;
+  readonly config: Record<string, unknown>;
+  readonly configText?: string | undefined;
+  /** More arguments after `-c <dir>/config.yaml`. */
+  readonly args?: readonly string[] | undefined;
+  readonly env?: Record<string, string> | undefined;
+}): Promise<BridgeProcess> {
+  const { dir } = options;
+  const config = {
+    logging: { console: true, console_verbosity: "DEBUG" },
+    metrics: { interval: 0 },
+    vast: "127.0.0.1:42000",
+    snapshot: 0,
+    ...options.config,
+  };
+  await Deno.writeTextFile(`${dir}/config.yaml`, options.configText ?? stringify(config));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...RUN_PERMISSIONS,
+      MAIN,
+      "-c",
+      `${dir}/config.yaml`,
+      ...(options.args ?? []),
+    ],
+    cwd: dir,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return new BridgeProcess(child);
 }
 
 /** A STIX-2.1 indicator for `pattern` with a fixed or given id. */
