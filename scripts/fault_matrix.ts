@@ -1,5 +1,5 @@
 /**
- * The fault matrix of issue 5: runs each fault scenario once against the
+ * The fault matrix of issues 5 and 18: runs each fault scenario once against the
  * emulators (the real program as a subprocess, as tests/integration/ does)
  * and prints one table row per fault: what the program did, the sightings it
  * sent (its own count) against those the Threat Bus emulator received, and
@@ -26,6 +26,7 @@ import {
   scrapeMetrics,
   startScenario,
 } from "../tests/integration/harness.ts";
+import { LINK_SCENARIOS } from "./fault_matrix_link.ts";
 
 const DOMAIN = `[domain-name:value = '${EVENTS_FACTS.domain.value}']`;
 const IPV4 = `[ipv4-addr:value = '${EVENTS_FACTS.ipv4.value}']`;
@@ -82,6 +83,7 @@ const SCENARIOS: Readonly<Record<string, ScenarioEntry>> = {
   "second-signal": { fault: "second SIGINT during the drain", run: secondSignal },
   "hostile": { fault: "hostile broker messages (the corpus)", run: hostileCorpus },
   "oversized-frame": { fault: "broker frame over max_message_bytes", run: oversizedFrame },
+  ...LINK_SCENARIOS,
 };
 
 function records(s: Scenario, message: string | RegExp): LogRecord[] {
