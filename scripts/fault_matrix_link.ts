@@ -54,16 +54,11 @@ export const LINK_SCENARIOS: Readonly<
   },
   "silent-link": {
     fault: "link dies silently (proxies stop forwarding, close nothing)",
-    run: async () => {
-      const f = await silentLink();
-      return finding(
-        f,
-        `${f.stalled} connections black-holed; ${f.silentConnections.join(" and ")} found ` +
-          `silent by the ZMTP heartbeat; SUB, PUB and subscription back after ` +
-          `${s(f.backAfterMs)} (target ≤ 15 s); ${f.queriedAfter}/${f.publishedAfter} ` +
-          `indicators published afterwards queried, ${f.madeAfter}/${f.expectedAfter} sightings`,
-      );
-    },
+    run: () => silentLinkRow({}),
+  },
+  "silent-link-no-ping": {
+    fault: "the same without ZMTP heartbeats (as with a ZMTP 3.0 broker)",
+    run: () => silentLinkRow({ zmtp_heartbeat_interval: 0 }),
   },
   "vast-down-mid-run": {
     fault: "VAST down mid-stream for 5 s (retro_match_retries 1)",
@@ -96,6 +91,19 @@ export const LINK_SCENARIOS: Readonly<
     },
   },
 };
+
+async function silentLinkRow(config: Record<string, unknown>): Promise<LinkFinding> {
+  const f = await silentLink({ config });
+  const found = f.silentConnections.length === 0
+    ? "no connection found silent (no PINGs): the management heartbeat failed and redialled them"
+    : `${f.silentConnections.join(" and ")} found silent by the ZMTP heartbeat`;
+  return finding(
+    f,
+    `${f.stalled} connections black-holed; ${found}; SUB, PUB and subscription back after ` +
+      `${s(f.backAfterMs)} (target ≤ 15 s); ${f.queriedAfter}/${f.publishedAfter} indicators ` +
+      `published afterwards queried, ${f.madeAfter}/${f.expectedAfter} sightings`,
+  );
+}
 
 function finding(
   f: LinkFigures,

@@ -211,10 +211,13 @@ export interface SilentLinkFigures extends LinkFigures {
 /**
  * Black-holes every connection between bridge and broker (proxies that stop
  * forwarding and close nothing), probes until an indicator gets through,
- * then publishes ten more.
+ * then publishes ten more. `config` adds keys: `zmtp_heartbeat_interval: 0`
+ * leaves only the management heartbeat, as with a ZMTP 3.0 broker.
  */
-export async function silentLink(): Promise<SilentLinkFigures> {
-  await using s = await startProxiedScenario();
+export async function silentLink(
+  options: { readonly config?: Record<string, unknown> } = {},
+): Promise<SilentLinkFigures> {
+  await using s = await startProxiedScenario(options);
   await s.emulator.waitForSubscriber({ timeoutMs: 20_000 });
   await s.emulator.publishIndicator(indicator(IPV4));
   await s.emulator.waitForReceived(EVENTS_FACTS.ipv4.events, 20_000);

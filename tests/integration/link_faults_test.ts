@@ -59,3 +59,12 @@ Deno.test("a link that dies silently: SUB, PUB and subscription back within 15 s
   equal(new Set(f.receivedIds).size, f.made, "none twice");
   equal(f.exitCode, 0);
 });
+
+Deno.test("a silent link without ZMTP heartbeats (as with a 3.0 broker): the management heartbeat redials SUB and PUB", async () => {
+  const f = await silentLink({ config: { zmtp_heartbeat_interval: 0 } });
+  deepEqual(f.silentConnections, [], "no PINGs, so no connection was found silent");
+  ok(f.backAfterMs <= 15_000, `back after ${Math.round(f.backAfterMs)} ms`);
+  equal(f.queriedAfter, f.publishedAfter, "every indicator published once it was back");
+  equal(f.madeAfter, f.expectedAfter);
+  equal(new Set(f.receivedIds).size, f.made, "every sighting made arrived, none twice");
+});
