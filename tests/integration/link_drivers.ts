@@ -67,8 +67,29 @@ async function heldQuery(s: BrokerProcessScenario, pattern: string) {
   return sent;
 }
 
-/** The end every link fault shares: the counts, the peak RSS, a clean stop. */
-async function figures(s: Parts, receivedIds: readonly string[]): Promise<LinkFigures> {
+/** Publishes each of `sent`, then waits for each one's query; returns their sightings. */
+async function publishAll(
+  s: Parts,
+  publish: (sent: Record<string, unknown>) => Promise<unknown>,
+  sent: readonly Record<string, unknown>[],
+): Promise<number> {
+  for (const one of sent) await publish(one);
+  let sightings = 0;
+  for (const one of sent) sightings += await queried(s, one);
+  return sightings;
+}
+
+/**
+ * The end every link fault shares: waits until the broker has `expected`
+ * sightings (default: all the bridge made), then the counts, the peak RSS
+ * and a clean stop.
+ */
+async function figures(
+  s: Parts,
+  waitForReceived: (count: number) => Promise<readonly ReceivedFrame[]>,
+  expected = produced(s),
+): Promise<LinkFigures> {
+  const receivedIds = idsOf(await waitForReceived(expected));
   const peak = await peakRssKib(s.bridge.pid);
   const status = await s.bridge.stop("SIGTERM");
   return {
@@ -133,12 +154,12 @@ export async function brokerFreeze(): Promise<FreezeFigures> {
   const secondP2p = state.subscriptions[0]?.p2p as string;
   await s.broker.waitForSubscriber({ p2p: secondP2p, timeoutMs: 20_000 });
   const backAfterMs = performance.now() - resumedAt;
-  const after = [indicator(IPV4), indicator(DOMAIN)];
-  for (const sent of after) await s.broker.publishIndicator(sent);
-  for (const sent of after) await queried(s, sent);
-  const received = await s.broker.waitForReceived(produced(s), 20_000);
+  await publishAll(s, (sent) => s.broker.publishIndicator(sent), [
+    indicator(IPV4),
+    indicator(DOMAIN),
+  ]);
   return {
-    ...(await figures(s, idsOf(received))),
+    ...(await figures(s, (count) => s.broker.waitForReceived(count, 20_000))),
     silenceNoticedAfterMs,
     noticedAfterMs,
     backAfterMs,
@@ -178,12 +199,13 @@ export async function brokerKill(): Promise<KillFigures> {
   const restartedAt = performance.now();
   const secondP2p = await s.broker.waitForSubscriber({ timeoutMs: 30_000 });
   const backAfterMs = performance.now() - restartedAt;
-  const after = indicator(IPV4);
-  await s.broker.publishIndicator(after);
-  await queried(s, after);
-  const received = await s.broker.waitForReceived(produced(s) - receivedBefore, 20_000);
+  await publishAll(s, (sent) => s.broker.publishIndicator(sent), [indicator(IPV4)]);
   return {
-    ...(await figures(s, idsOf(received))),
+    ...(await figures(
+      s,
+      (count) => s.broker.waitForReceived(count, 20_000),
+      produced(s) - receivedBefore,
+    )),
     firstP2p,
     secondP2p,
     madeWhileDead,
@@ -245,12 +267,9 @@ export async function silentLink(
     ),
   ].sort();
   const after = Array.from({ length: 10 }, (_, i) => indicator(i % 2 === 0 ? IPV4 : DOMAIN));
-  for (const sent of after) await s.emulator.publishIndicator(sent);
-  let madeAfter = 0;
-  for (const sent of after) madeAfter += await queried(s, sent);
-  const received = await s.emulator.waitForReceived(produced(s), 20_000);
+  const madeAfter = await publishAll(s, (sent) => s.emulator.publishIndicator(sent), after);
   return {
-    ...(await figures(s, idsOf(received))),
+    ...(await figures(s, (count) => s.emulator.waitForReceived(count, 20_000))),
     stalled,
     backAfterMs,
     silentConnections,

@@ -261,10 +261,11 @@ export class ThreatBusClient implements ThreatBus {
   /**
    * Drops the SUB and PUB connections, which may be as dead as the manage
    * one, so that they redial; one that answered within the last heartbeat
-   * interval is alive and keeps what is in flight on it.
+   * interval (and a half, for the PONG's way back) is alive and keeps what
+   * is in flight on it; its own heartbeat still watches it.
    */
   #redialData(): void {
-    const keepIfHeardWithinMs = this.#linkHeartbeat.intervalMs;
+    const keepIfHeardWithinMs = this.#linkHeartbeat.intervalMs * 1.5;
     const sub = this.#inbound?.socket.reconnect({ keepIfHeardWithinMs }) ?? false;
     const pub = this.#outbound.reconnect(keepIfHeardWithinMs);
     this.#logger.info("Redialling the Threat Bus data connections that may be dead", {
