@@ -9,7 +9,11 @@ const READ_BYTES = 64 * 1024;
 
 /**
  * The TCP `Connector`: connects with keepalive on, so a peer that vanished without a
- * FIN (a rebooted host, a dropped NAT entry) is noticed.
+ * FIN (a rebooted host, a dropped NAT entry) is noticed in the end. Deno's
+ * `setKeepAlive` takes no times, so the kernel's apply (two hours idle on Linux
+ * unless `net.ipv4.tcp_keepalive_time` says otherwise): the ZMTP heartbeat of
+ * a 3.1 peer, and for a 3.0 one the Threat Bus management heartbeat, notice
+ * much sooner.
  */
 export async function connectTcp(address: TcpAddress, signal: AbortSignal): Promise<Transport> {
   signal.throwIfAborted();
