@@ -197,6 +197,7 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
           ? unusedSink()
           : threatBusSink(threatBus, { codec, metrics }),
         sightingLine: (sighting) => codec.encodeSighting(sighting).body,
+        onResent: (lines) => metrics.count("sink_resent_lines", lines),
         onDropped: (lines) => {
           metrics.count("sink_dropped_lines", lines);
           onDropped?.(lines);

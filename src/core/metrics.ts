@@ -16,6 +16,7 @@ export const COUNTERS = [
   "indicators_skipped_invalid_value",
   "sink_dropped_lines",
   "live_iocs_skipped",
+  "sink_resent_lines",
 ] as const;
 export type CounterName = typeof COUNTERS[number];
 

@@ -128,6 +128,7 @@ const METRIC_INFO = {
   indicators_skipped_invalid_value: { help: "Indicators skipped, by reason." },
   sink_dropped_lines: { help: "Sighting lines the sink dropped." },
   live_iocs_skipped: { help: "IoCs of indicators that the live matcher cannot hold (retro only)." },
+  sink_resent_lines: { help: "Sighting lines written again to a restarted sink (at-least-once)." },
   retro_matches_per_ioc: { help: "Sightings found per retro query." },
   retro_query_time_per_ioc: { help: "Duration of each retro query.", unit: "seconds" },
   retro_match_backlog: { help: "Retro queries waiting or running." },

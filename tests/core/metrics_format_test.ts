@@ -43,6 +43,7 @@ Deno.test("the line starts exactly like the section 7 example, extras follow", (
     "indicators_skipped_invalid_value",
     "sink_dropped_lines",
     "live_iocs_skipped",
+    "sink_resent_lines",
   ]);
   equal(point.timestampNs, 1617271200000000000n);
 });

@@ -27,6 +27,8 @@ export interface CommandSinkOptions {
   readonly closeTimeoutMs?: number | undefined;
   /** Told of every line dropped from a full buffer, for the metrics. */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /** Told of every line written again after a restart, for the metrics. */
+  readonly onResent?: ((lines: number) => void) | undefined;
   /** The command's stdout: ours (the default, as in the original) or nowhere. */
   readonly stdout?: "inherit" | "null" | undefined;
   /**
@@ -76,6 +78,7 @@ export class CommandSink implements SightingSink {
       backoff: options.backoff,
       closeTimeoutMs: options.closeTimeoutMs,
       onDropped: options.onDropped,
+      onResent: options.onResent,
       resendBytes: options.resendBytes,
     });
     this.#writer.start(first);

@@ -25,6 +25,8 @@ export interface FileSinkOptions {
   readonly closeTimeoutMs?: number | undefined;
   /** Told of every line dropped from a full buffer, for the metrics. */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /** Told of every line written again after a restart, for the metrics. */
+  readonly onResent?: ((lines: number) => void) | undefined;
   /**
    * For a FIFO: bytes of the latest lines written again to the next reader
    * after one went away, since the pipe loses what it held. Default 0.
@@ -56,6 +58,7 @@ export class FileSink implements SightingSink {
       backoff: options.backoff,
       closeTimeoutMs: options.closeTimeoutMs,
       onDropped: options.onDropped,
+      onResent: options.onResent,
       // A regular file keeps what was written to it: nothing to send again.
       resendBytes: fifo ? options.resendBytes : 0,
     });

@@ -16,6 +16,8 @@ export interface ResendWindowOptions {
   readonly logger: Logger;
   /** 0 keeps nothing. */
   readonly windowBytes: number;
+  /** Told of every line handed out again, for the metrics. */
+  readonly onResent?: ((lines: number) => void) | undefined;
 }
 
 /** The newest written lines covering at least `windowBytes`; see the module doc. */
@@ -23,6 +25,7 @@ export class ResendWindow {
   readonly #name: string;
   readonly #log: Logger;
   readonly #windowBytes: number;
+  readonly #onResent: (lines: number) => void;
   #due = false;
   #resent = 0;
   /** Oldest first, with a moving head, since Array#shift is O(n). */
@@ -40,6 +43,7 @@ export class ResendWindow {
     this.#name = options.name;
     this.#log = options.logger;
     this.#windowBytes = windowBytes;
+    this.#onResent = options.onResent ?? (() => {});
   }
 
   /** Lines handed out again so far. */
@@ -93,6 +97,7 @@ export class ResendWindow {
     this.clear();
     if (lines.length === 0) return lines;
     this.#resent += lines.length;
+    this.#onResent(lines.length);
     this.#log.warning(
       `Re-sending the last lines to ${this.#name}: the one before may have died without reading them, so a reader may see them twice`,
       { lines: lines.length, bytes, resent_total: this.#resent },

@@ -45,6 +45,8 @@ export interface ResilientLineWriterOptions {
   readonly batchBytes?: number | undefined;
   /** Told of every line dropped from a full buffer, for the metrics. */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /** Told of every line written again after a restart, for the metrics. */
+  readonly onResent?: ((lines: number) => void) | undefined;
   /**
    * Bytes of the latest written lines sent again to the next target after
    * one broke (a pipe whose reader died loses what it held); default 0, none.
@@ -112,6 +114,7 @@ export class ResilientLineWriter {
       name: this.#name,
       logger: this.#log,
       windowBytes: options.resendBytes ?? 0,
+      onResent: options.onResent,
     });
     this.#retry = new ReconnectBackoff({
       clock: this.#clock,

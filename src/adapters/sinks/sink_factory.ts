@@ -50,6 +50,8 @@ export interface SinkParts {
   readonly tuning?: SinkTuning | undefined;
   /** Told of every line a buffering sink had to drop (its target was down too long). */
   readonly onDropped?: ((lines: number) => void) | undefined;
+  /** Told of every line a restarted sink was given again (at-least-once). */
+  readonly onResent?: ((lines: number) => void) | undefined;
 }
 
 /** Which kind of sink the settings chose. */
@@ -92,6 +94,7 @@ export function createSink(settings: SinkSettings, parts: SinkParts): Configured
     backoff: tuning.backoff,
     closeTimeoutMs: tuning.closeTimeoutMs,
     onDropped: parts.onDropped,
+    onResent: parts.onResent,
     resendBytes: settings.sink_resend_bytes,
   };
   if (FILE_PREFIX.test(sink)) {

@@ -227,3 +227,18 @@ Deno.test("without a window, a broken target's lines are not sent again", async 
   assert.deepEqual(h.targets[1]?.lines, ["b"]);
   assert.equal(h.writer.resent, 0);
 });
+
+Deno.test("the lines written again after a restart reach the onResent hook (the metric)", async () => {
+  const told: number[] = [];
+  const h = harness({ resendBytes: 10, onResent: (lines) => told.push(lines) });
+  h.writer.start();
+  await until(() => h.writer.connected);
+  for (let n = 0; n < 10; n++) await h.writer.writeLine(`l${n}`);
+  await until(() => h.targets[0]?.lines.length === 10);
+  (h.targets[0] as FakeTarget).end("was killed by SIGKILL");
+  await until(() => h.clock.pending === 1);
+  await h.clock.advance(1000);
+  await h.writer.close();
+  assert.deepEqual(told, [4]);
+  assert.equal(h.writer.resent, 4);
+});
