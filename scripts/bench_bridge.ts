@@ -13,17 +13,21 @@ const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 /** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
-/** The `--allow-*` and `--v8-flags=` flags of the `start` task in deno.json. */
-export async function startFlags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(DENO_JSON)) as {
+/**
+ * The flags of the `start` task (permissions, `--no-code-cache`, `--v8-flags=`)
+ * in the deno.json beside `main`'s `src/`, or in this repository's when there
+ * is none; so another checkout given as `--main` runs with its own flags.
+ */
+export async function startFlags(main: string = DEFAULT_MAIN): Promise<string[]> {
+  const beside = new URL("../deno.json", `file://${main}`).pathname;
+  const path = await Deno.stat(beside).then(() => beside, () => DENO_JSON);
+  const config = JSON.parse(await Deno.readTextFile(path)) as {
     tasks?: Record<string, string>;
   };
   const start = config.tasks?.["start"];
-  if (start === undefined) throw new Error(`Cannot find the start task in ${DENO_JSON}`);
-  // The V8 flags too, so that a benchmark runs the program as users start it.
-  return start.split(/\s+/).filter((word) =>
-    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
-  );
+  if (start === undefined) throw new Error(`Cannot find the start task in ${path}`);
+  // Every flag, so that a benchmark runs the program as users start it.
+  return start.split(/\s+/).filter((word) => word.startsWith("--"));
 }
 
 /** One reading of a process' CPU time and memory. */
@@ -150,7 +154,7 @@ export class BridgeUnderTest {
   static async start(launch: BridgeLaunch): Promise<BridgeUnderTest> {
     const configPath = `${launch.dir}/config.yaml`;
     await Deno.writeTextFile(configPath, JSON.stringify(launch.config, null, 2));
-    const permissions = await startFlags();
+    const permissions = await startFlags(launch.main);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

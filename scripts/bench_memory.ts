@@ -155,7 +155,7 @@ async function importRows(
   repeat: number,
   command: string,
 ): Promise<MemoryRow[]> {
-  const permissions = await startFlags();
+  const permissions = await startFlags(program.main);
   const flags = [...permissions, ...program.denoFlags];
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-imports-" });
   try {

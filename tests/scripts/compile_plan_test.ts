@@ -5,6 +5,7 @@ import {
   DEFAULT_TARGETS,
   missingRuntimeMessage,
   planCompile,
+  RUNTIME_FLAGS,
   RUNTIME_PERMISSIONS,
   TARGETS,
   versionProblem,
@@ -183,4 +184,12 @@ Deno.test("--version output: the right line passes, deno's own version names DEN
     /printed "vast-threatbus 1\.2\.2"/,
   );
   match(versionProblem("", "1.2.3") ?? "", /instead of "vast-threatbus 1\.2\.3"/);
+});
+
+Deno.test("every binary is built with the runtime flags, in order", () => {
+  for (const job of jobs(planCompile([]))) {
+    const at = job.args.indexOf(RUNTIME_FLAGS[0] as string);
+    ok(at > 0, job.args.join(" "));
+    deepEqual(job.args.slice(at, at + RUNTIME_FLAGS.length), [...RUNTIME_FLAGS]);
+  }
 });
