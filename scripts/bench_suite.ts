@@ -4,8 +4,8 @@
  *
  *   deno run --allow-read --allow-run scripts/bench_suite.ts [--quick] [--only core,e2e,...]
  *
- * Scripts: bench_core, bench_e2e, bench_memory, and bench_startup and
- * bench_sinks when they exist. Each runs as its own process with the
+ * Scripts: bench_core, bench_startup, bench_sinks, bench_e2e, bench_memory,
+ * bench_footprint and bench_scale, each when it exists. Each runs as its own process with the
  * permissions its doc comment names, in its own process group, killed after a
  * time limit; its log passes through to stderr. Markdown tables in its stdout
  * become rows; other output lines are kept as they are.
@@ -62,6 +62,23 @@ export const SUITE: readonly SuiteEntry[] = [
     args: {
       full: ["--repeat", "5"],
       quick: ["--repeat", "1", "--queued", "20000", "--streamed", "200000"],
+    },
+    timeoutMinutes: 30,
+  },
+  {
+    key: "footprint",
+    script: "bench_footprint.ts",
+    fallbackPermissions: [],
+    args: { full: ["--repeat", "3", "--vendored"], quick: ["--repeat", "1"] },
+    timeoutMinutes: 20,
+  },
+  {
+    key: "scale",
+    script: "bench_scale.ts",
+    fallbackPermissions: [],
+    args: {
+      full: ["--indicators", "1000000"],
+      quick: ["--indicators", "100000", "--trickle", "200"],
     },
     timeoutMinutes: 30,
   },
