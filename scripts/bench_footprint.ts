@@ -6,9 +6,10 @@
  *    local ES-module copies of zod and of yaml's browser build (the same code
  *    without an `npm:` import, so without Deno's Node layer), and all of src/;
  * 2. idle: the bridge subscribed to the emulator with nothing to do, under
- *    the start task's flags and each extra flag set given (V8 flags and
- *    `--no-code-cache` by default), and, with `--vendored`, a copy of the
- *    program whose import map points zod and yaml at such local copies.
+ *    the start task's flags and each extra flag set given (V8 flags by
+ *    default), and, with `--vendored`, a copy of the program whose import map
+ *    points zod and yaml at such local copies. A checkout given as `--main`
+ *    runs with the start task of its own deno.json.
  * Columns: VmRSS, VmHWM, RssAnon, RssFile and of that the pages of the
  * Deno executable itself; each the median (lowest–highest) of `--repeat`
  * runs taken in turns.
@@ -28,7 +29,6 @@ const DENO_JSON = `${ROOT}/deno.json`;
 const PERMISSIONS = "--allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys";
 /** Extra flag sets the idle part compares with the start task's own. */
 const DEFAULT_FLAG_SETS = [
-  "--no-code-cache",
   "--v8-flags=--optimize-for-size",
   "--v8-flags=--single-threaded",
   "--v8-flags=--max-old-space-size=64",
