@@ -113,6 +113,52 @@ export class ProcSampler {
   }
 }
 
+/**
+ * The end of a probe script: prints its first line (`report`, an expression),
+ * then stays alive, untouched, until the benchmark has read its memory and
+ * closes stdin.
+ */
+export function probeSuffix(report: string): string {
+  return `\nconsole.log(${report});\nawait Deno.stdin.readable.pipeTo(new WritableStream());\n`;
+}
+
+/**
+ * Runs a probe script (one ending in {@link probeSuffix}) under `deno run`
+ * with this repository's deno.json, waits for its first line, takes
+ * `measure(pid)` while it waits, then lets it end; rejects when it fails.
+ */
+export async function measureProbe<T>(
+  path: string,
+  flags: readonly string[],
+  measure: (pid: number) => Promise<T | undefined>,
+): Promise<{ readonly line: string; readonly readyMs: number; readonly measured: T }> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", `--config=${DENO_JSON}`, ...flags, path],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const readyMs = performance.now() - started;
+  const measured = await measure(child.pid);
+  await child.stdin.close();
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  const stderr = await new Response(child.stderr).text();
+  const status = await child.status;
+  if (!status.success || measured === undefined) {
+    throw new Error(`Cannot measure ${path}: exit ${status.code}: ${stderr.slice(-500)}`);
+  }
+  return { line: text.split("\n")[0] ?? "", readyMs, measured };
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
 export const sleep = pause;
 

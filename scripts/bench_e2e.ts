@@ -204,6 +204,39 @@ export function workloadConfig(
   };
 }
 
+/** How {@link startWorkloadBridge} starts a bridge. */
+export interface WorkloadBridgeLaunch {
+  readonly dir: string;
+  readonly main: string;
+  readonly denoFlags: readonly string[];
+  readonly threatbus: string;
+  readonly vastBinary: string;
+  /** Default "stdout". */
+  readonly sink?: Workload["sink"];
+  /** `max_background_tasks`; default 100. */
+  readonly tasks?: number;
+  /** Config keys over {@link workloadConfig}'s. */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/** Starts the real program in `dir` on {@link workloadConfig} and `config` over it. */
+export function startWorkloadBridge(launch: WorkloadBridgeLaunch): Promise<BridgeUnderTest> {
+  return BridgeUnderTest.start({
+    dir: launch.dir,
+    main: launch.main,
+    denoFlags: launch.denoFlags,
+    config: {
+      ...workloadConfig({
+        threatbus: launch.threatbus,
+        vastBinary: launch.vastBinary,
+        sink: launch.sink ?? "stdout",
+        tasks: launch.tasks ?? 100,
+      }),
+      ...launch.config,
+    },
+  });
+}
+
 /** Runs one workload once against a fresh emulator and bridge. */
 export async function runWorkload(
   workload: Workload,

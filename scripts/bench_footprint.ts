@@ -20,8 +20,15 @@
  */
 import { parseArgs } from "node:util";
 import { ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
-import { BridgeUnderTest, DEFAULT_MAIN, quantile, sleep, startFlags } from "./bench_bridge.ts";
-import { workloadConfig } from "./bench_e2e.ts";
+import {
+  DEFAULT_MAIN,
+  measureProbe,
+  probeSuffix,
+  quantile,
+  sleep,
+  startFlags,
+} from "./bench_bridge.ts";
+import { startWorkloadBridge } from "./bench_e2e.ts";
 import { makeFastVastBinary } from "../tests/emulators/fast_vast.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -91,38 +98,15 @@ interface ProbeReport {
   readonly rss: number;
 }
 
-const PROBE_SUFFIX = `
-const usage = Deno.memoryUsage();
-console.log(JSON.stringify(usage));
-// Stays alive, untouched, until the benchmark has read its memory and closes stdin.
-await Deno.stdin.readable.pipeTo(new WritableStream());
-`;
+const PROBE_SUFFIX = probeSuffix("JSON.stringify(Deno.memoryUsage())");
 
-/** Starts a probe, waits for its report, reads /proc; both taken at the same moment. */
-async function measureProbe(
+/** Runs a probe; its /proc footprint and its own report are taken at the same moment. */
+async function probe(
   path: string,
   flags: readonly string[],
 ): Promise<{ readonly footprint: Footprint; readonly report: ProbeReport }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--config=${DENO_JSON}`, ...flags, path],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const footprint = await readFootprint(child.pid);
-  await child.stdin.close();
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
-  const status = await child.status;
-  if (!status.success) throw new Error(`Cannot measure ${path}: exit ${status.code}`);
-  return { footprint, report: JSON.parse(text) as ProbeReport };
+  const { line, measured } = await measureProbe(path, flags, readFootprint);
+  return { footprint: measured, report: JSON.parse(line) as ProbeReport };
 }
 
 /** The npm cache directory of one package version, from `deno info --json`. */
@@ -221,11 +205,11 @@ async function importRows(main: string, repeat: number, command: string): Promis
       return path;
     }));
     // One warm-up each, so caches are filled before anything is measured.
-    for (const path of paths) await measureProbe(path, flags);
-    const runs = variants.map(() => [] as Awaited<ReturnType<typeof measureProbe>>[]);
+    for (const path of paths) await probe(path, flags);
+    const runs = variants.map(() => [] as Awaited<ReturnType<typeof probe>>[]);
     for (let round = 0; round < repeat; round++) {
       for (const [index, path] of paths.entries()) {
-        runs[index]?.push(await measureProbe(path, flags));
+        runs[index]?.push(await probe(path, flags));
       }
     }
     return variants.map(([name], index) => {
@@ -287,16 +271,12 @@ async function idleFootprint(main: string, denoFlags: readonly string[]): Promis
   const emulator = await ThreatBusEmulator.start();
   try {
     const vastBinary = await makeFastVastBinary({ dir, queriesFile: `${dir}/queries.log` });
-    const bridge = await BridgeUnderTest.start({
+    const bridge = await startWorkloadBridge({
       dir,
       main,
       denoFlags,
-      config: workloadConfig({
-        threatbus: emulator.manageEndpoint,
-        vastBinary,
-        sink: "stdout",
-        tasks: 100,
-      }),
+      threatbus: emulator.manageEndpoint,
+      vastBinary,
     });
     try {
       await emulator.waitForSubscriber({ timeoutMs: 30_000 });

@@ -15,8 +15,9 @@
 import { parseArgs } from "node:util";
 import { ThreatBusEmulator } from "../tests/emulators/threatbus_emulator.ts";
 import {
-  BridgeUnderTest,
   DEFAULT_MAIN,
+  measureProbe,
+  probeSuffix,
   publishIndicators,
   quantile,
   readMetrics,
@@ -26,9 +27,8 @@ import {
   waitForProgress,
 } from "./bench_bridge.ts";
 import { generateBenchData } from "./bench_data.ts";
-import { spread, workloadConfig } from "./bench_e2e.ts";
+import { spread, startWorkloadBridge } from "./bench_e2e.ts";
 
-const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 // --allow-ffi: the Threat Bus emulator this benchmark hosts runs on the zeromq addon.
 const PERMISSIONS = "--allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys";
 /**
@@ -97,44 +97,13 @@ async function importVariants(main: string): Promise<ImportVariant[]> {
   ];
 }
 
-const READY_SUFFIX = `
-console.log("ready");
-// Stays alive, untouched, until the benchmark has read its memory and closes stdin.
-await Deno.stdin.readable.pipeTo(new WritableStream());
-`;
-
 /** Starts a script, waits for "ready", reads its memory; resolves with time to ready and RSS. */
 async function measureScript(
   path: string,
   flags: readonly string[],
 ): Promise<{ readonly readyMs: number; readonly rssMb: number; readonly hwmMb: number }> {
-  const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--config=${DENO_JSON}`, ...flags, path],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("ready")) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const readyMs = performance.now() - started;
-  const reading = await readProc(child.pid);
-  await child.stdin.close();
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
-  const stderr = new TextDecoder().decode(
-    await new Response(child.stderr).arrayBuffer().then((b) => new Uint8Array(b)),
-  );
-  const status = await child.status;
-  if (!status.success || reading === undefined) {
-    throw new Error(`Cannot measure ${path}: exit ${status.code}: ${stderr.slice(-500)}`);
-  }
-  return { readyMs, rssMb: reading.rssKb / 1024, hwmMb: reading.hwmKb / 1024 };
+  const { readyMs, measured } = await measureProbe(path, flags, readProc);
+  return { readyMs, rssMb: measured.rssKb / 1024, hwmMb: measured.hwmKb / 1024 };
 }
 
 async function versionMs(program: Program, permissions: readonly string[]): Promise<number> {
@@ -162,7 +131,7 @@ async function importRows(
     const variants = await importVariants(program.main);
     const paths = await Promise.all(variants.map(async (variant, index) => {
       const path = `${dir}/variant_${index}.ts`;
-      await Deno.writeTextFile(path, `${variant.source}\n${READY_SUFFIX}`);
+      await Deno.writeTextFile(path, `${variant.source}\n${probeSuffix('"ready"')}`);
       return path;
     }));
     // One warm-up each, so the module cache is filled before anything is timed.
@@ -217,16 +186,11 @@ async function idleRss(program: Program): Promise<number> {
   const data = await generateBenchData({ events: 0, indicators: 1, writeEvents: false });
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-idle-" });
   const emulator = await ThreatBusEmulator.start();
-  const bridge = await BridgeUnderTest.start({
+  const bridge = await startWorkloadBridge({
     dir,
-    main: program.main,
-    denoFlags: program.denoFlags,
-    config: workloadConfig({
-      threatbus: emulator.manageEndpoint,
-      vastBinary: data.vastBinary,
-      sink: "stdout",
-      tasks: 100,
-    }),
+    ...program,
+    threatbus: emulator.manageEndpoint,
+    vastBinary: data.vastBinary,
   });
   try {
     await emulator.waitForSubscriber({ timeoutMs: 30_000 });
@@ -290,20 +254,14 @@ async function queueRows(
   });
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-queue-" });
   const emulator = await ThreatBusEmulator.start();
-  const bridge = await BridgeUnderTest.start({
+  const bridge = await startWorkloadBridge({
     dir,
-    main: program.main,
-    denoFlags: program.denoFlags,
-    config: {
-      ...workloadConfig({
-        threatbus: emulator.manageEndpoint,
-        vastBinary: data.vastBinary,
-        sink: "threatbus",
-        tasks: 2,
-      }),
-      retro_match_timeout: 5,
-      metrics: { interval: 1, filename: "metrics.log" },
-    },
+    ...program,
+    threatbus: emulator.manageEndpoint,
+    vastBinary: data.vastBinary,
+    sink: "threatbus",
+    tasks: 2,
+    config: { retro_match_timeout: 5, metrics: { interval: 1, filename: "metrics.log" } },
   });
   const stop = new AbortController();
   try {
@@ -376,19 +334,12 @@ async function streamRows(
   const total = data.expectedSightings;
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-stream-" });
   const emulator = await ThreatBusEmulator.start();
-  const bridge = await BridgeUnderTest.start({
+  const bridge = await startWorkloadBridge({
     dir,
-    main: program.main,
-    denoFlags: program.denoFlags,
-    config: {
-      ...workloadConfig({
-        threatbus: emulator.manageEndpoint,
-        vastBinary: data.vastBinary,
-        sink: "stdout",
-        tasks: 100,
-      }),
-      retro_match_timeout: 600,
-    },
+    ...program,
+    threatbus: emulator.manageEndpoint,
+    vastBinary: data.vastBinary,
+    config: { retro_match_timeout: 600 },
   });
   const stop = new AbortController();
   try {

@@ -25,7 +25,6 @@ import {
   ThreatBusEmulator,
 } from "../tests/emulators/threatbus_emulator.ts";
 import {
-  BridgeUnderTest,
   DEFAULT_MAIN,
   type MetricsSoFar,
   ProcSampler,
@@ -34,7 +33,7 @@ import {
   sleep,
   waitForProgress,
 } from "./bench_bridge.ts";
-import { workloadConfig } from "./bench_e2e.ts";
+import { startWorkloadBridge } from "./bench_e2e.ts";
 
 const PERMISSIONS =
   "--allow-read --allow-write --allow-run --allow-env --allow-ffi --allow-sys --allow-net=127.0.0.1";
@@ -183,19 +182,12 @@ async function burstRows(
   const gate = `${dir}/gate`;
   const vast = await countedVast(dir, gate);
   await using emulator = await ThreatBusEmulator.start({ sockets: options.sockets });
-  const bridge = await BridgeUnderTest.start({
+  const bridge = await startWorkloadBridge({
     dir,
-    main: program.main,
-    denoFlags: program.denoFlags,
-    config: {
-      ...workloadConfig({
-        threatbus: emulator.manageEndpoint,
-        vastBinary: vast.binary,
-        sink: "stdout",
-        tasks: 100,
-      }),
-      retro_match_timeout: 0,
-    },
+    ...program,
+    threatbus: emulator.manageEndpoint,
+    vastBinary: vast.binary,
+    config: { retro_match_timeout: 0 },
   });
   const stop = new AbortController();
   try {
@@ -312,16 +304,11 @@ async function trickleRows(
   const total = options.indicators;
   const vast = await countedVast(dir);
   await using emulator = await ThreatBusEmulator.start({ sockets: "native" });
-  const bridge = await BridgeUnderTest.start({
+  const bridge = await startWorkloadBridge({
     dir,
-    main: program.main,
-    denoFlags: program.denoFlags,
-    config: workloadConfig({
-      threatbus: emulator.manageEndpoint,
-      vastBinary: vast.binary,
-      sink: "stdout",
-      tasks: 100,
-    }),
+    ...program,
+    threatbus: emulator.manageEndpoint,
+    vastBinary: vast.binary,
   });
   const stop = new AbortController();
   try {
