@@ -75,7 +75,7 @@ export interface RetroQueryOutcome {
 
 /**
  * A telemetry store that can answer retro queries. The `vast` command line
- * implements it; a Tenzir backend will too. A query is an {@link IocQuery}
+ * implements it, and so does the `tenzir` one. A query is an {@link IocQuery}
  * (`core/ioc.ts`), which the backend renders in its own language. Live
  * matching is the separate {@link LiveBackend}, so a backend without it need
  * not pretend.
@@ -126,9 +126,17 @@ export interface MatcherUpdateOutcome {
   readonly detail?: string | undefined;
 }
 
+/** What {@linkcode LiveBackend.attachMatcher} is given. */
+export interface AttachMatcherOptions {
+  readonly onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
+  /** Told once the stream runs (the backend answered), each time it is attached. */
+  readonly onStarted?: (() => void) | undefined;
+  readonly signal: AbortSignal;
+}
+
 /**
  * A backend that matches new telemetry against a named, persistent set of
- * values (VAST's matcher plugin) and streams the matches. The bridge keeps
+ * values (VAST's matcher plugin, a Tenzir lookup table) and streams the matches. The bridge keeps
  * which indicators hold each value (`core/live_values.ts`): it adds a value
  * when the first indicator brings it and removes it when the last is gone.
  */
@@ -140,19 +148,19 @@ export interface LiveBackend {
    */
   canMatchLive(term: IocTerm): boolean;
   /**
+   * Whether every value held must be told again each time the stream
+   * (re)started: a node that crashed may have lost recent updates (Tenzir).
+   * VAST's matcher keeps them; absent means false.
+   */
+  readonly resendAfterAttach?: boolean | undefined;
+  /**
    * Streams the matches of `matcher`, each already parsed (or with the reason
    * it is unusable), until the stream ends or `signal` aborts. `onMatch` is
    * awaited before the next one is read. Never throws for backend failures:
    * the outcome says how it ended. Rejects on abort (with `signal.reason`) or
    * with `onMatch`'s error.
    */
-  attachMatcher(
-    matcher: string,
-    options: {
-      readonly onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
-      readonly signal: AbortSignal;
-    },
-  ): Promise<LiveAttachOutcome>;
+  attachMatcher(matcher: string, options: AttachMatcherOptions): Promise<LiveAttachOutcome>;
   /** Adds `ioc` to `matcher` for its first indicator, the id `ref`, which its matches name. */
   addToMatcher(
     matcher: string,

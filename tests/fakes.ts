@@ -129,6 +129,7 @@ export class FakeThreatBus implements ThreatBus {
 /** What the fake live matcher does next: print a line, end the attachment, or throw. */
 export type FakeLiveEvent =
   | { readonly line: string }
+  | { readonly match: ParsedLiveMatch }
   | { readonly end: LiveAttachOutcome }
   | { readonly error: Error };
 
@@ -154,6 +155,8 @@ export class FakeBackend implements Backend, LiveBackend {
   /** The matcher name of each attachment, in order. */
   readonly attachments: string[] = [];
   readonly matcherCalls: FakeMatcherCall[] = [];
+  /** Whether the live matcher must tell every value again after an attachment started. */
+  resendAfterAttach = false;
   /** Values whose add/remove fails with a stderr-like detail. */
   readonly failingValues = new Set<string>();
   /** When set, retro queries wait for it before answering. */
@@ -209,12 +212,14 @@ export class FakeBackend implements Backend, LiveBackend {
     matcher: string,
     options: {
       onMatch: (match: ParsedLiveMatch) => void | Promise<void>;
+      onStarted?: (() => void) | undefined;
       signal: AbortSignal;
     },
   ): Promise<LiveAttachOutcome> {
     const { signal } = options;
     signal.throwIfAborted();
     this.attachments.push(matcher);
+    options.onStarted?.();
     const iterator = this.liveEvents[Symbol.asyncIterator]();
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
@@ -225,7 +230,7 @@ export class FakeBackend implements Backend, LiveBackend {
       const event = next.value;
       if ("end" in event) return event.end;
       if ("error" in event) throw event.error;
-      await options.onMatch(parseLiveMatchLine(event.line));
+      await options.onMatch("match" in event ? event.match : parseLiveMatchLine(event.line));
     }
   }
 
@@ -282,5 +287,19 @@ export async function until(condition: () => boolean, timeoutMs = 5000): Promise
   while (!condition()) {
     if (Date.now() > deadline) throw new Error("Cannot wait any longer: condition not met");
     await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Runs `body` with a signal that aborts after `ms`, so a bug fails instead of hanging. */
+export async function withDeadline<T>(
+  ms: number,
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`Test deadline of ${ms} ms`)), ms);
+  try {
+    return await body(controller.signal);
+  } finally {
+    clearTimeout(timer);
   }
 }

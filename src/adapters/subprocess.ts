@@ -32,6 +32,8 @@ export interface RunLinesOptions {
   readonly maxStderrBytes?: number | undefined;
   /** Written to the process' stdin, which is then closed; stdin is null without it. */
   readonly input?: Uint8Array | undefined;
+  /** Environment variables the process must not inherit. */
+  readonly removeEnv?: readonly string[] | undefined;
   /** Measures the timeout; defaults to the system clock. */
   readonly clock?: Clock | undefined;
 }
@@ -75,7 +77,11 @@ export async function runLines(binary: string, options: RunLinesOptions): Promis
 
   let child: Deno.ChildProcess;
   try {
-    child = spawnInOwnGroup(binary, options.args, input !== undefined);
+    child = spawnInOwnGroup(binary, {
+      args: options.args,
+      withInput: input !== undefined,
+      removeEnv: options.removeEnv ?? [],
+    });
   } catch (error) {
     return { kind: "spawn_failed", error: asError(error) };
   }
@@ -153,6 +159,7 @@ export interface RunCollectOptions {
   /** Stdout beyond this many characters is discarded; default 64 Ki. */
   readonly maxStdoutChars?: number | undefined;
   readonly input?: Uint8Array | undefined;
+  readonly removeEnv?: readonly string[] | undefined;
   readonly clock?: Clock | undefined;
 }
 
@@ -182,6 +189,7 @@ export async function runCollect(
     },
     timeoutMs: options.timeoutMs,
     input: options.input,
+    removeEnv: options.removeEnv,
     clock: options.clock,
   });
   if (result.kind === "spawn_failed") return result;
@@ -268,18 +276,33 @@ function asError(error: unknown): Error {
  */
 function spawnInOwnGroup(
   binary: string,
-  args: readonly string[],
-  withInput: boolean,
+  options: {
+    readonly args: readonly string[];
+    readonly withInput: boolean;
+    readonly removeEnv: readonly string[];
+  },
 ): Deno.ChildProcess {
+  const { args, withInput, removeEnv } = options;
   const stdio = {
     stdin: withInput ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   } as const;
+  // The environment is copied only when a variable to remove is set: the common case stays cheap.
+  const environment = removeEnv.some((name) => Deno.env.get(name) !== undefined)
+    ? {
+      clearEnv: true,
+      env: Object.fromEntries(
+        Object.entries(Deno.env.toObject()).filter(([name]) => !removeEnv.includes(name)),
+      ),
+    }
+    : {};
   try {
-    return new Deno.Command("setsid", { args: [binary, ...args], ...stdio }).spawn();
+    return new Deno.Command("setsid", { args: [binary, ...args], ...stdio, ...environment })
+      .spawn();
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return new Deno.Command(binary, { args: [...args], ...stdio, detached: true }).spawn();
+    return new Deno.Command(binary, { args: [...args], ...stdio, ...environment, detached: true })
+      .spawn();
   }
 }

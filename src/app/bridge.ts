@@ -1,4 +1,5 @@
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../async/backoff.ts";
+import { UnsupportedBackendError } from "../core/backend_error.ts";
 import { describeError } from "../core/error_text.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
 import type { Sighting } from "../core/sighting.ts";
@@ -76,10 +77,8 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
   try {
     await waitForBackend(deps, signal);
   } catch (error) {
-    if (signal.aborted) {
-      await closeAll(deps, log);
-      return;
-    }
+    await closeAll(deps, log);
+    if (signal.aborted) return;
     throw error;
   }
   const report = reporter(deps, log);
@@ -134,6 +133,8 @@ async function waitForBackend(deps: BridgeDeps, signal: AbortSignal): Promise<vo
       return;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      // A node that answers but cannot be used (too old) will not change by waiting.
+      if (error instanceof UnsupportedBackendError) throw error;
       const waitMs = backoffDelay(attempt, backendBackoff);
       log.warning(`${backendName} is not answering; retrying`, {
         attempt: attempt + 1,

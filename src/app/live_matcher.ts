@@ -35,7 +35,9 @@ export interface LiveMatcherDeps {
  * Which indicators hold each value is kept here (`core/live_values.ts`): a
  * value shared by two indicators is added once and stays until both are gone,
  * and a match on it is one sighting per indicator holding it. Terms the
- * matcher cannot hold (`LiveBackend.canMatchLive`) are logged and counted.
+ * matcher cannot hold (`LiveBackend.canMatchLive`) are logged and counted. A
+ * backend that may lose updates in a crash (`resendAfterAttach`) is told every
+ * value again after each (re)start of the stream.
  *
  * Reading and delivery are decoupled by a bounded buffer, so a slow sink does
  * not stall the matcher's output until the buffer is full. Updates of one value
@@ -164,6 +166,7 @@ export class LiveMatcher {
       try {
         outcome = await backend.attachMatcher(this.#name, {
           signal,
+          onStarted: () => this.#started(),
           onMatch: async (parsed) => {
             if (!parsed.ok) {
               this.#log.warning("Skipping a live match line", { reason: parsed.reason });
@@ -226,15 +229,15 @@ export class LiveMatcher {
         this.#readerWaiting = false;
         this.#log.info("Live match delivery caught up");
       }
-      for (const ref of this.#refsOf(match)) {
+      for (const { ref, value } of this.#targetsOf(match)) {
         const stamp = { uuid: newUuid(), createdMs: clock.now() };
-        const sighting = liveSighting({ ref, value: match.value }, match.event, stamp);
+        const sighting = liveSighting({ ref, value }, match.event, stamp);
         try {
           await report(sighting);
           metrics.count("live_matcher_sightings");
           this.#log.debug("Live match reported", {
             indicator: sighting.sighting_of_ref,
-            ioc: match.value,
+            ioc: value,
             ...(match.type === undefined ? {} : { event_type: match.type }),
           });
         } catch (error) {
@@ -247,14 +250,34 @@ export class LiveMatcher {
     }
   }
 
+  /** After each (re)start of the stream, a backend that may have lost updates is told all again. */
+  #started(): void {
+    if (this.#deps.backend.resendAfterAttach !== true || this.#values.size === 0) return;
+    this.#log.info("Sending every live value again after the stream (re)started", {
+      matcher: this.#name,
+      values: this.#values.size,
+    });
+    this.#updates.resend(this.#values.all());
+  }
+
   /**
-   * The indicators a match is a sighting of: those holding its value here,
-   * else the one the matcher named (a value added before this run). A matcher
-   * that keeps no reference gets the placeholder of `liveSighting`.
+   * The indicators a match is a sighting of, with the value: those holding
+   * its value here, else the one the matcher named (a value added before this
+   * run). A matcher that keeps no reference gets the placeholder of
+   * `liveSighting`. A match that names its indicator but not the value (a
+   * Tenzir lookup, which stores every indicator of a value and reports each)
+   * is that indicator's, for the value it holds.
    */
-  #refsOf(match: LiveMatch): readonly (string | undefined)[] {
-    if (match.ref === undefined) return [undefined];
-    const refs = this.#values.refsOf(match.value);
-    return refs.length > 0 ? refs : [match.ref];
+  #targetsOf(match: LiveMatch): readonly { ref: string | undefined; value: string | undefined }[] {
+    const { ref, value } = match;
+    if (value === undefined) {
+      return [{
+        ref,
+        value: ref === undefined ? undefined : this.#values.valueOf(ref, match.event),
+      }];
+    }
+    if (ref === undefined) return [{ ref, value }];
+    const refs = this.#values.refsOf(value);
+    return (refs.length > 0 ? refs : [ref]).map((held) => ({ ref: held, value }));
   }
 }

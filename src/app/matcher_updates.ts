@@ -6,9 +6,12 @@ import type { LiveBackend, Logger } from "../ports.ts";
 import { Notifier } from "../async/notifier.ts";
 import { TaskSet } from "../async/task_set.ts";
 
-/** One change of the matcher, and the indicator whose arrival or withdrawal made it. */
+/**
+ * One change of the matcher, and the indicator whose arrival or withdrawal
+ * made it; none for a value told again after the stream restarted.
+ */
 export interface MatcherUpdate extends LiveChange {
-  readonly indicator: Indicator;
+  readonly indicator?: Indicator | undefined;
 }
 
 /** What {@linkcode MatcherUpdates} runs on. */
@@ -64,6 +67,24 @@ export class MatcherUpdates {
       if (!(await this.#submit({ ...change, indicator }, signal))) return false;
     }
     return !(signal.aborted || this.#deps.stop.aborted);
+  }
+
+  /**
+   * Queues `changes` (every value held) to be told again, past the limit (they
+   * are the bridge's own) and in place of those still waiting from an earlier
+   * restart: the new ones hold the later state. Changes of indicators go as
+   * adds of the first one to a backend that does not store them all.
+   */
+  resend(changes: readonly LiveChange[]): void {
+    if (this.#deps.stop.aborted) return;
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      if (this.#pending[i]?.indicator === undefined) this.#pending.splice(i, 1);
+    }
+    const storesRefs = this.#deps.backend.updateMatcherRefs !== undefined;
+    for (const change of changes) {
+      this.#pending.push(storesRefs ? change : { ...change, op: "add" });
+    }
+    this.#pump();
   }
 
   /** Drops the queued updates (not the running ones) and wakes waiting callers; returns how many. */
@@ -125,8 +146,12 @@ export class MatcherUpdates {
   async #run({ op, indicator, ioc, refs }: MatcherUpdate): Promise<void> {
     const { backend, log, matcherName: name } = this.#deps;
     const signal = this.#deps.kill;
-    const fields = { matcher: name, indicator: indicator.id, ioc: ioc.value };
-    const verb = UPDATE_VERBS[op];
+    const fields = {
+      matcher: name,
+      ...(indicator === undefined ? { indicators: refs.length } : { indicator: indicator.id }),
+      ioc: ioc.value,
+    };
+    const verb = indicator === undefined ? RESEND_VERB : UPDATE_VERBS[op];
     try {
       const outcome = op === "add"
         ? await backend.addToMatcher(name, { ioc, ref: refs[0] as string, signal })
@@ -144,6 +169,8 @@ export class MatcherUpdates {
     }
   }
 }
+
+const RESEND_VERB = { done: "Re-sent a value to the live matcher", failed: "re-send a value to" };
 
 const UPDATE_VERBS: Readonly<Record<MatcherUpdate["op"], { done: string; failed: string }>> = {
   add: { done: "Added to the live matcher", failed: "add to" },

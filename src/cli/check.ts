@@ -1,5 +1,6 @@
 /**
- * `vast-threatbus check`: validates the configuration, runs `vast status` and
+ * `vast-threatbus check`: validates the configuration, asks the backend
+ * whether it answers (`vast status`, or Tenzir's `remote { version }`) and
  * proves that the Threat Bus manage endpoint answers, without side effects.
  *
  * The report (one line per check) is this command's output, so it goes to
@@ -14,21 +15,25 @@ import { commandLogger, composeAdapters, processClock } from "../compose/adapter
 import { EXIT } from "./exit.ts";
 import { formatOverrides } from "./format_option.ts";
 import { withDeadline } from "../async/deadline.ts";
+import { backendIdentity } from "../core/backend_identity.ts";
 import type { Config } from "../core/config_schema.ts";
 import type { WireFormat } from "../core/wire_codec.ts";
 import type { Clock } from "../ports.ts";
 import type { ThreatBusLink } from "../adapters/threatbus/probe.ts";
 import { describeThreatBusLink } from "./check_link.ts";
 
-/** Seconds VAST and Threat Bus get to answer unless `--timeout` says otherwise. */
+/** Seconds the backend and Threat Bus get to answer unless `--timeout` says otherwise. */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 10;
 
 /** The outside world as `check` sees it. */
 export interface CheckDeps {
   /** Finds, reads and validates the config; throws `ConfigError` when unusable. */
   readonly loadConfig: () => Promise<LoadedConfig>;
-  /** Resolves when `vast status` succeeds; rejects with the reason otherwise. */
-  readonly vastStatus: (config: Config, signal: AbortSignal) => Promise<void>;
+  /**
+   * Resolves when the config's backend answers, to its version where it tells
+   * one; rejects with the reason otherwise.
+   */
+  readonly backendStatus: (config: Config, signal: AbortSignal) => Promise<string | undefined>;
   /**
    * Resolves when the manage endpoint answers the side-effect-free probe,
    * with what it saw of the ZMTP link when it can tell.
@@ -68,6 +73,7 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
     }
     const reason = error instanceof ConfigError ? error.errors.join("; ") : errorReason(error);
     deps.report(`config: FAILED: ${oneLine(reason)}`);
+    // Which backend an unusable config meant is unknown; the default one is named.
     deps.report("vast: SKIPPED: the config is unusable");
     deps.report("threatbus: SKIPPED: the config is unusable");
     return EXIT.usage;
@@ -76,16 +82,23 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
   deps.report(`config: OK (${loaded.source === "defaults" ? "built-in defaults" : loaded.source})`);
 
   const { config } = loaded;
+  const { kind, product, endpoint } = backendIdentity(config);
+  let version: string | undefined;
   // Both run at once so a deploy script waits for the slower one, not the sum.
   let link: ThreatBusLink | void = undefined;
-  const [vast, threatBus] = await Promise.all([
-    outcome(() => checkVast(deps, config, { timeoutSeconds, signal: parent })),
+  const [backend, threatBus] = await Promise.all([
+    outcome(async () => {
+      version = await checkBackend(deps, config, { timeoutSeconds, signal: parent });
+    }),
     outcome(async () => {
       link = await deps.probeThreatBus(config, { timeoutMs, signal: parent });
     }),
   ]);
+  const which = version === undefined ? product : `${product} ${version}`;
   deps.report(
-    vast === undefined ? `vast: OK (VAST at "${config.vast}" answers)` : `vast: FAILED: ${vast}`,
+    backend === undefined
+      ? `${kind}: OK (${which} at "${endpoint}" answers)`
+      : `${kind}: FAILED: ${backend}`,
   );
   // The probe is the same in both formats; the line says which one the bridge will speak.
   const format = config.threatbus_format === "stix2" ? "" : `; format ${config.threatbus_format}`;
@@ -95,26 +108,27 @@ export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Pro
       : `threatbus: FAILED: ${threatBus}`,
   );
   if (link !== undefined) deps.note(`threatbus: ${describeThreatBusLink(link, config)}`);
-  return vast === undefined && threatBus === undefined ? EXIT.ok : EXIT.failed;
+  return backend === undefined && threatBus === undefined ? EXIT.ok : EXIT.failed;
 }
 
-/** `vast status`, cut short after the timeout with a reason that says so. */
-async function checkVast(
+/** The backend's status, cut short after the timeout with a reason that says so. */
+function checkBackend(
   deps: CheckDeps,
   config: Config,
   options: { readonly timeoutSeconds: number; readonly signal: AbortSignal },
-): Promise<void> {
+): Promise<string | undefined> {
   const { timeoutSeconds, signal: parent } = options;
-  await withDeadline(
+  return withDeadline(
     deps.clock,
     { ms: timeoutSeconds * 1000, signal: parent },
     async (signal) => {
       try {
-        await deps.vastStatus(config, signal);
+        return await deps.backendStatus(config, signal);
       } catch (error) {
         if (!signal.aborted || parent.aborted) throw error;
+        const { product, endpoint } = backendIdentity(config);
         // No cause: it is only our own deadline, which the message already states.
-        throw new Error(`no answer from VAST at "${config.vast}" within ${timeoutSeconds} s`);
+        throw new Error(`no answer from ${product} at "${endpoint}" within ${timeoutSeconds} s`);
       }
     },
   );
@@ -142,7 +156,7 @@ export function systemCheckDeps(
         env: Deno.env.toObject(),
         overrides: formatOverrides(options.threatbusFormat),
       }),
-    vastStatus: (config, signal) => adaptersOf(config).backend.status(signal),
+    backendStatus: (config, signal) => adaptersOf(config).backendStatus(signal),
     probeThreatBus: (config, { timeoutMs, signal }) =>
       adaptersOf(config).probeThreatBus({ timeoutMs, signal }),
     clock,

@@ -3,7 +3,7 @@ import { SWEEP_OPTIONS_HELP, SWEEP_USAGE } from "./sweep_args.ts";
 
 /** The usage text printed for `-h`/`--help` and after usage errors. */
 export const HELP_TEXT = `\
-vast-threatbus: match Threat Bus indicators against VAST and report sightings
+vast-threatbus: match Threat Bus indicators against VAST or Tenzir and report sightings
 
 Usage:
   vast-threatbus [run] [-c FILE] [--threatbus-format stix2|legacy]
@@ -14,7 +14,8 @@ ${SWEEP_USAGE}
 
 Subcommands:
   run                 Subscribe to Threat Bus and match indicators (the default)
-  check               Validate the config, run "vast status" and ask the Threat Bus
+  check               Validate the config, ask the backend ("vast status", or
+                      Tenzir's "remote { version }") and the Threat Bus
                       manage endpoint for a harmless reply; print one line per
                       check on stdout; exit 0 if all pass, 1 if one fails,
                       2 for an unusable config (for deploy scripts, ExecStartPre)
@@ -24,7 +25,7 @@ Subcommands:
 Options:
   -c, --config FILE   Read the configuration from FILE (must end in .yaml or .yml)
       --timeout SECONDS
-                      check: how long VAST and Threat Bus may take to answer
+                      check: how long the backend and Threat Bus may take to answer
                       (default 10)
 ${FORMAT_OPTION_HELP}
   -h, --help          Show this help and exit

@@ -19,8 +19,10 @@ import { probeThreatBus, type ThreatBusLink } from "../adapters/threatbus/probe.
 import { threatBusSink } from "../adapters/threatbus/sink.ts";
 import { createTransformRunner } from "../adapters/transform_runner.ts";
 import type { ZmtpHeartbeat } from "../adapters/zmtp/connection_heartbeat.ts";
+import { TenzirCli } from "../adapters/tenzir/tenzir_cli.ts";
 import { VastCli } from "../adapters/vast/vast_cli.ts";
 import { legacyCodec } from "../core/codec_legacy.ts";
+import { backendIdentity, backendName } from "../core/backend_identity.ts";
 import { stix2Codec } from "../core/codec_stix2.ts";
 import type { Config } from "../core/config_schema.ts";
 import { MetricsRegistry } from "../core/metrics.ts";
@@ -55,8 +57,13 @@ export interface Adapters {
   readonly backend: Backend & LiveBackend;
   /** Names the backend in log lines, e.g. `VAST at localhost:42000`. */
   readonly backendName: string;
+  /**
+   * Resolves when the backend answers, to the node's version where it tells
+   * one (Tenzir); rejects with the reason otherwise (`check`).
+   */
+  backendStatus(signal: AbortSignal): Promise<string | undefined>;
   /** An IoC query in the backend's language, as a dry run prints it. */
-  queryText(query: IocQuery): string;
+  queryText(query: IocQuery, options: { readonly maxEvents: number }): string;
   /** Random sighting ids. */
   readonly newUuid: () => string;
   /** A Threat Bus client that asks for `snapshot` days of history when it subscribes. */
@@ -154,19 +161,14 @@ export function composeAdapters(config: Config, env: Environment): Adapters {
   const { clock, logger } = env;
   const codec = wireCodec(config);
   const metrics = new MetricsRegistry();
-  const backend = new VastCli({
-    binary: config.vast_binary,
-    endpoint: config.vast,
-    maxLineBytes: config.max_result_line_bytes,
-    logger: logger.child("vast"),
-    clock,
-  });
+  const { backend, backendStatus, queryText } = composeBackend(config, env);
   return {
     codec,
     metrics,
     backend,
-    backendName: `VAST at ${config.vast}`,
-    queryText: vastQueryAny,
+    backendName: backendName(backendIdentity(config)),
+    backendStatus,
+    queryText,
     newUuid: () => crypto.randomUUID(),
     threatBus: ({ snapshot, flushTimeoutMs }) =>
       new ThreatBusClient({
@@ -245,6 +247,41 @@ function linkHeartbeat(config: Config): ZmtpHeartbeat {
   return {
     intervalMs: config.zmtp_heartbeat_interval * 1000,
     timeoutMs: config.zmtp_heartbeat_timeout * 1000,
+  };
+}
+
+/** The one switch between the backends of `config.backend`. */
+function composeBackend(
+  config: Config,
+  env: Environment,
+): Pick<Adapters, "backend" | "backendStatus" | "queryText"> {
+  const { clock, logger } = env;
+  if (config.backend === "tenzir") {
+    const tenzir = new TenzirCli({
+      binary: config.tenzir_binary,
+      endpoint: config.tenzir_endpoint,
+      connectTimeoutSeconds: config.tenzir_connect_timeout,
+      maxLineBytes: config.max_result_line_bytes,
+      logger: logger.child("tenzir"),
+      clock,
+    });
+    return {
+      backend: tenzir,
+      backendStatus: (signal) => tenzir.version(signal),
+      queryText: (query, options) => tenzir.retroQueryText(query, options),
+    };
+  }
+  const vast = new VastCli({
+    binary: config.vast_binary,
+    endpoint: config.vast,
+    maxLineBytes: config.max_result_line_bytes,
+    logger: logger.child("vast"),
+    clock,
+  });
+  return {
+    backend: vast,
+    backendStatus: (signal) => vast.status(signal).then(() => undefined),
+    queryText: (query) => vastQueryAny(query),
   };
 }
 

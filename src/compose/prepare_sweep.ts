@@ -61,7 +61,8 @@ export async function prepareSweep(
   try {
     if (request.dryRun) {
       const writer = adapters.stdoutLines();
-      printQuery = (query) => writer.writeLine(adapters.queryText(query));
+      const maxEvents = config.retro_match_max_events;
+      printQuery = (query) => writer.writeLine(adapters.queryText(query, { maxEvents }));
       finish = () => writer.close();
     } else {
       // The transformer first: it starts no process, while a streaming sink starts one.

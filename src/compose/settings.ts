@@ -6,10 +6,13 @@
 
 import type { BridgeSettings } from "../app/bridge.ts";
 import type { SweepSettings } from "../app/sweep.ts";
+import { liveMatcherName } from "../core/backend_identity.ts";
 import type { Config } from "../core/config_schema.ts";
 
 /** The bridge's view of the config. */
 export function bridgeSettings(config: Config, backendName: string): BridgeSettings {
+  // The config schema requires matcher_name whenever live_match is true with VAST.
+  const matcherName = liveMatcherName(config);
   return {
     retroMatch: config.retro_match,
     retroMaxEvents: config.retro_match_max_events,
@@ -19,10 +22,7 @@ export function bridgeSettings(config: Config, backendName: string): BridgeSetti
     retroBatchSize: config.retro_match_batch_size,
     shutdownGraceMs: config.shutdown_timeout * 1000,
     backendName,
-    // The config schema requires matcher_name whenever live_match is true.
-    live: config.live_match && config.matcher_name !== undefined
-      ? { matcherName: config.matcher_name }
-      : undefined,
+    live: config.live_match && matcherName !== undefined ? { matcherName } : undefined,
   };
 }
 

@@ -35,6 +35,10 @@ export type LogFormat = typeof LOG_FORMATS[number];
 /** What a line-delimited sink writes per sighting: its context or the whole sighting. */
 export const SINK_FORMATS = ["context", "sighting"] as const;
 
+/** The telemetry stores the bridge can drive: the VAST 2.x command line or a Tenzir node. */
+export const BACKENDS = ["vast", "tenzir"] as const;
+export type BackendKind = typeof BACKENDS[number];
+
 /** A word from a fixed list, in any case. */
 function choice<const Words extends readonly [string, ...string[]]>(
   words: Words,
@@ -109,8 +113,17 @@ export const ConfigSchema = z.object({
     filename: requiredText("metrics.log", "a non-empty file name"),
     listen: optionalEndpoint(),
   }),
+  backend: choice(BACKENDS, "vast"),
   vast: endpoint("localhost:42000"),
   vast_binary: requiredText("vast", "a non-empty command name or path"),
+  tenzir_endpoint: endpoint("localhost:5158"),
+  tenzir_binary: requiredText("tenzir", "a non-empty command name or path"),
+  tenzir_context: requiredText("threatbus", "a non-empty context name"),
+  tenzir_connect_timeout: wholeNumber({
+    min: 1,
+    default: 5,
+    expected: "a whole number of seconds ≥ 1",
+  }),
   threatbus: endpoint("localhost:13370"),
   threatbus_format: choice(WIRE_FORMATS, "stix2"),
   snapshot: wholeNumber({ min: 0, default: 30, expected: "a whole number of days ≥ 0" }),
@@ -167,7 +180,9 @@ export const ConfigSchema = z.object({
     });
   }
   const matcherHasOwnIssue = ctx.issues.some((i) => i.path?.[0] === "matcher_name");
-  if (config.live_match === true && config.matcher_name === undefined && !matcherHasOwnIssue) {
+  // Tenzir's live matching uses `tenzir_context`, which has a default.
+  const needsMatcher = config.live_match === true && config.backend !== "tenzir";
+  if (needsMatcher && config.matcher_name === undefined && !matcherHasOwnIssue) {
     ctx.addIssue({
       code: "custom",
       path: ["matcher_name"],
@@ -186,6 +201,15 @@ export type Config = z.output<typeof ConfigSchema>;
 export const DEPRECATED_CONFIG_KEYS: Readonly<Record<string, string>> = Object.freeze({
   unflatten: "it has had no effect since 2021.02",
 });
+
+/**
+ * The keys that only one backend reads: each has no effect while the other
+ * backend is chosen (and a warning says so when it is set to a non-default).
+ */
+export const BACKEND_KEYS: Readonly<Record<BackendKind, readonly (keyof Config)[]>> = {
+  vast: ["vast", "vast_binary", "matcher_name"],
+  tenzir: ["tenzir_endpoint", "tenzir_binary", "tenzir_context", "tenzir_connect_timeout"],
+};
 
 /** Every default, i.e. what an empty config file yields (deeply frozen). */
 export const DEFAULT_CONFIG: Config = deepFreeze(ConfigSchema.parse({}));

@@ -5,9 +5,12 @@
 
 import type { z } from "zod";
 import {
+  BACKEND_KEYS,
+  BACKENDS,
   type Config,
   configKeyPaths,
   ConfigSchema,
+  DEFAULT_CONFIG,
   DEPRECATED_CONFIG_KEYS,
   sectionShape,
 } from "./config_schema.ts";
@@ -28,9 +31,30 @@ export function validateConfig(raw: unknown): ConfigValidation {
   const input = raw ?? {};
   const warnings = isPlainObject(input) ? unknownKeyWarnings(input) : [];
   const result = ConfigSchema.safeParse(input);
-  if (result.success) return { ok: true, config: result.data, warnings };
+  if (result.success) {
+    return {
+      ok: true,
+      config: result.data,
+      warnings: [...warnings, ...otherBackendKeys(result.data)],
+    };
+  }
   const errors = result.error.issues.map((issue) => describeIssue(issue, input));
   return { ok: false, errors, warnings };
+}
+
+/** One warning naming the keys of the backend not chosen that are set to non-defaults. */
+function otherBackendKeys(config: Config): string[] {
+  const unused = BACKENDS.filter((backend) => backend !== config.backend)
+    .flatMap((backend) => BACKEND_KEYS[backend])
+    .filter((key) => config[key] !== DEFAULT_CONFIG[key]);
+  if (unused.length === 0) return [];
+  const names = unused.map((key) => `"${key}"`).join(", ");
+  const [noun, verb, pronoun] = unused.length === 1
+    ? ["key", "has", "it"]
+    : ["keys", "have", "them"];
+  return [
+    `config ${noun} ${names} ${verb} no effect with "backend: ${config.backend}"; remove ${pronoun}`,
+  ];
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {

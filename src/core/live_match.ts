@@ -15,8 +15,8 @@ const EXCERPT_CHARS = 120;
 
 /** One live match, whichever backend found it. */
 export interface LiveMatch {
-  /** The matched IoC value. */
-  readonly value: string;
+  /** The matched IoC value; undefined when the backend does not say (Tenzir's lookups). */
+  readonly value: string | undefined;
   /** The indicator id; undefined when the matcher keeps none (probabilistic filters). */
   readonly ref: string | undefined;
   /** The event's schema (`zeek.dns`), when the backend names it; for log lines only. */

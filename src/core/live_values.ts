@@ -12,6 +12,7 @@
 
 import type { PointIoc } from "./ioc.ts";
 import { addressGroups, formatIpv4, formatIpv6, isIpv4Mapped } from "./ip_address.ts";
+import { batchValues, candidateValues } from "./retro_batch.ts";
 
 /** What the matcher must be told after a change of the table. */
 export interface LiveChange {
@@ -58,6 +59,33 @@ export class LiveValues {
   /** The indicators holding the value a matcher reported, oldest first; empty when none does. */
   refsOf(value: string): readonly string[] {
     return this.#entries.get(liveValueKey(value))?.refs ?? [];
+  }
+
+  /**
+   * The value indicator `indicatorId` was matched for in `event`, for a
+   * matcher that names the indicator but not the value (a Tenzir lookup): the
+   * one it holds, or of several the first that `event` shows, else the first;
+   * undefined when it holds none (it was withdrawn meanwhile).
+   */
+  valueOf(indicatorId: string, event: unknown): string | undefined {
+    const keys = [...this.#keysOf.get(indicatorId) ?? []];
+    const iocs = keys.map((key) => (this.#entries.get(key) as Entry).ioc);
+    if (iocs.length <= 1) return iocs[0]?.value;
+    const [shown] = candidateValues(event, batchValues(iocs));
+    const found = shown === undefined ? undefined : liveValueKey(shown);
+    return (iocs.find((ioc) => liveValueKey(ioc.value, ioc.type) === found) ?? iocs[0])?.value;
+  }
+
+  /**
+   * Every value held with all its indicators, as changes that tell a matcher
+   * afresh (after it may have lost them).
+   */
+  all(): LiveChange[] {
+    return [...this.#entries.values()].map(({ ioc, refs }) => ({
+      op: "refs" as const,
+      ioc,
+      refs: [...refs],
+    }));
   }
 
   /** Lets `indicatorId` hold every value of `iocs` (it keeps those it held); returns the changes. */

@@ -43,15 +43,19 @@ export function retroSighting(
   };
 }
 
-/** Builds the sighting for one live matcher result; `ref` absent means unknown. */
+/**
+ * Builds the sighting for one live matcher result; `ref` absent means unknown,
+ * `value` absent (an indicator withdrawn before its match arrived) leaves out
+ * the indicator value.
+ */
 export function liveSighting(
-  match: { readonly ref: string | undefined; readonly value: string },
+  match: { readonly ref: string | undefined; readonly value: string | undefined },
   event: Readonly<Record<string, unknown>>,
   stamp: SightingStamp,
 ): Sighting {
   return {
     ...baseSighting(match.ref ?? UNKNOWN_INDICATOR_REF, event, stamp),
-    x_threatbus_indicator_value: match.value,
+    ...(match.value === undefined ? {} : { x_threatbus_indicator_value: match.value }),
     x_threatbus_match_type: "LIVE",
   };
 }

@@ -16,7 +16,7 @@ function deps(): CheckDeps & { readonly probeTimeouts: number[] } {
   };
   return {
     loadConfig: () => Promise.resolve(loaded),
-    vastStatus: () => Promise.resolve(),
+    backendStatus: () => Promise.resolve(undefined),
     probeThreatBus: (_config, { timeoutMs }) => {
       probeTimeouts.push(timeoutMs);
       return Promise.resolve();
@@ -46,7 +46,7 @@ Deno.test("a failing check prints its reason on one line and exits 1", async () 
   const lines: string[] = [];
   const code = await runCheck({
     ...deps(),
-    vastStatus: () =>
+    backendStatus: () =>
       Promise.reject(new Error('Cannot reach VAST at "localhost:42000": exit 1:\n  no node\n')),
     probeThreatBus: () =>
       Promise.reject(
@@ -88,9 +88,9 @@ Deno.test("an unusable config: every problem on the config line, the rest skippe
           warnings: ['unknown config key "snapshoot"'],
         }),
       ),
-    vastStatus: () => {
+    backendStatus: () => {
       contacted = true;
-      return Promise.resolve();
+      return Promise.resolve(undefined);
     },
     report: (line) => lines.push(line),
     warn: (line) => warnings.push(line),
@@ -128,7 +128,7 @@ Deno.test("a hanging vast status is cut off at the timeout, on the injected cloc
   const running = runCheck({
     ...d,
     clock,
-    vastStatus: (_config, signal) =>
+    backendStatus: (_config, signal) =>
       new Promise((_resolve, reject) => {
         signal.addEventListener("abort", () => {
           aborted = true;

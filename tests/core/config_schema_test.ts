@@ -26,8 +26,13 @@ Deno.test("defaults match the original's documented defaults", () => {
       format: "text",
     },
     metrics: { interval: 10, filename: "metrics.log" },
+    backend: "vast",
     vast: "localhost:42000",
     vast_binary: "vast",
+    tenzir_endpoint: "localhost:5158",
+    tenzir_binary: "tenzir",
+    tenzir_context: "threatbus",
+    tenzir_connect_timeout: 5,
     threatbus: "localhost:13370",
     threatbus_format: "stix2",
     snapshot: 30,
@@ -253,4 +258,57 @@ Deno.test("key paths are derived from the schema, sections included", () => {
   for (const key of Object.keys(ConfigSchema.shape)) {
     if (key !== "unflatten") assert.ok(paths.includes(key), key);
   }
+});
+
+Deno.test("backend is vast or tenzir in any case; the tenzir keys have their defaults", () => {
+  assert.equal(configOf({ backend: " Tenzir " }).config.backend, "tenzir");
+  assert.match(errorsOf({ backend: "splunk" }).join("\n"), /"backend": got "splunk".*vast, tenzir/);
+  const tenzir = configOf({
+    backend: "tenzir",
+    tenzir_endpoint: "[::1]:5158",
+    tenzir_binary: "/opt/tenzir/bin/tenzir",
+    tenzir_context: 42,
+    tenzir_connect_timeout: 2,
+  }).config;
+  assert.deepEqual(
+    [tenzir.tenzir_endpoint, tenzir.tenzir_binary, tenzir.tenzir_context],
+    ["[::1]:5158", "/opt/tenzir/bin/tenzir", "42"],
+  );
+  assert.equal(tenzir.tenzir_connect_timeout, 2);
+  for (const timeout of [0, 1.5, "soon"]) {
+    assert.match(
+      errorsOf({ tenzir_connect_timeout: timeout }).join("\n"),
+      /"tenzir_connect_timeout": got .*, expected a whole number of seconds ≥ 1/,
+    );
+  }
+  assert.match(errorsOf({ tenzir_endpoint: "5158" }).join("\n"), /"tenzir_endpoint"/);
+  assert.match(errorsOf({ tenzir_context: "" }).join("\n"), /"tenzir_context"/);
+});
+
+Deno.test("live matching with tenzir needs no matcher_name: the context has a default", () => {
+  assert.equal(
+    configOf({ backend: "tenzir", live_match: true }).config.tenzir_context,
+    "threatbus",
+  );
+  assert.match(
+    errorsOf({ backend: "vast", live_match: true }).join("\n"),
+    /"matcher_name".*required when "live_match" is true/,
+  );
+});
+
+Deno.test("keys of the backend not chosen get one warning when set to non-defaults", () => {
+  const tenzir = configOf({
+    backend: "tenzir",
+    vast: "vast.example:42000",
+    vast_binary: "vast",
+    matcher_name: "m",
+  });
+  assert.deepEqual(tenzir.warnings, [
+    'config keys "vast", "matcher_name" have no effect with "backend: tenzir"; remove them',
+  ]);
+  assert.deepEqual(configOf({ backend: "tenzir", vast: "localhost:42000" }).warnings, []);
+  assert.deepEqual(configOf({ tenzir_context: "other" }).warnings, [
+    'config key "tenzir_context" has no effect with "backend: vast"; remove it',
+  ]);
+  assert.deepEqual(configOf({ vast: "vast.example:42000", matcher_name: "m" }).warnings, []);
 });

@@ -62,3 +62,19 @@ Deno.test("addresses are keyed by their canonical text, other values by their ex
     "a URL that looks like an address is a string",
   );
 });
+
+Deno.test("all() tells every value afresh; valueOf finds what an indicator was matched for", () => {
+  const [a, b] = ["indicator--a", "indicator--b"];
+  const values = new LiveValues();
+  values.add(a, [{ type: "domain", value: "a.com" }]);
+  values.add(b, [{ type: "domain", value: "a.com" }, { type: "ip", value: "6.6.6.6" }]);
+  deepEqual(values.all(), [
+    { op: "refs", ioc: { type: "domain", value: "a.com" }, refs: [a, b] },
+    { op: "refs", ioc: { type: "ip", value: "6.6.6.6" }, refs: [b] },
+  ]);
+  equal(values.valueOf(a, {}), "a.com");
+  equal(values.valueOf(b, { id: { resp_h: "6.6.6.6" } }), "6.6.6.6", "the one the event shows");
+  equal(values.valueOf(b, { query: "a.com" }), "a.com");
+  equal(values.valueOf(b, {}), "a.com", "else the first");
+  equal(values.valueOf("indicator--c", {}), undefined);
+});

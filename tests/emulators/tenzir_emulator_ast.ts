@@ -83,4 +83,4 @@ export const OPERATORS: ReadonlyMap<string, boolean> = new Map([
 ]);
 
 /** Functions the emulator knows. */
-export const FUNCTIONS: ReadonlySet<string> = new Set(["contains"]);
+export const FUNCTIONS: ReadonlySet<string> = new Set(["contains", "starts_with"]);

@@ -41,6 +41,7 @@ export class EvalError extends Error {
 
 const CALL_ARGUMENTS: Readonly<Record<string, { positional: number; named: readonly string[] }>> = {
   contains: { positional: 2, named: ["exact", "ignore_case"] },
+  starts_with: { positional: 2, named: ["ignore_case"] },
 };
 
 /** Checks function calls before anything runs, as Tenzir does; throws {@link TqlError}. */
@@ -134,6 +135,9 @@ export function evaluate(expr: Expr, scope: Scope): Value {
         expr.named.some((arg) =>
           arg.name === name && arg.value.kind === "literal" && arg.value.value === true
         );
+      if (expr.name === "starts_with") {
+        return startsWith(input ?? null, target ?? null, { ignoreCase: flag("ignore_case") });
+      }
       return contains(input ?? null, target ?? null, {
         exact: flag("exact"),
         ignoreCase: flag("ignore_case"),
@@ -231,6 +235,16 @@ export function contains(input: Value, target: Value, options: ContainsOptions):
     if (target instanceof Subnet) return input.covers(target);
   }
   return equals(input, target);
+}
+
+/** Tenzir's `starts_with`: null unless both are strings. */
+export function startsWith(
+  input: Value,
+  prefix: Value,
+  options: { readonly ignoreCase: boolean },
+): Value {
+  if (typeof input !== "string" || typeof prefix !== "string") return null;
+  return options.ignoreCase ? fold(input).startsWith(fold(prefix)) : input.startsWith(prefix);
 }
 
 function fold(text: string): string {

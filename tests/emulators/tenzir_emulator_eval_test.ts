@@ -109,3 +109,16 @@ Deno.test("tenzir emulator evaluates the expression grammar", async (t) => {
     await t.step(expr, async () => assert.deepEqual(await matching(lines, expr), expected));
   }
 });
+
+Deno.test("tenzir emulator: starts_with on strings, @name included; null for other types", async () => {
+  const lines: DataLine[] = [
+    { schema: "suricata.flow", event: { n: 1, s: "Suricata" } },
+    { schema: "zeek.conn", event: { n: 2, s: "suricata" } },
+    { schema: "suricatax", event: { n: 3, s: 4 } },
+  ];
+  assert.deepEqual(await matching(lines, '@name.starts_with("suricata.")'), [1]);
+  assert.deepEqual(await matching(lines, 'starts_with(s?, "Suri")'), [1]);
+  assert.deepEqual(await matching(lines, 's?.starts_with("suri", ignore_case=true)'), [1, 2]);
+  const bad = await runTenzir([exportProgram('starts_with(s?, "a", exact=true)')]);
+  assert.match(bad.stderr, /`starts_with` has no argument `exact`/);
+});

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { readLines } from "../../src/adapters/line_reader.ts";
+import { LIVE_FIELDS } from "../../src/core/tenzir_context.ts";
 import { makeTenzirBinary } from "./tenzir_wrapper.ts";
 
 /** One finished invocation. */
@@ -82,28 +83,8 @@ export function exportProgram(expr: string, head = 0): string {
   return `export | where ${expr}${head > 0 ? ` | head ${head}` : ""} | write_ndjson`;
 }
 
-/** LIVE FIELDS of TENZIR.md. */
-export const LIVE_FIELDS: readonly string[] = [
-  "id.orig_h",
-  "id.resp_h",
-  "src_ip",
-  "dest_ip",
-  "answers",
-  "query",
-  "host",
-  "server_name",
-  "dns.rrname",
-  "http.hostname",
-  "tls.sni",
-  "http.url",
-  "uri",
-  "fileinfo.md5",
-  "fileinfo.sha1",
-  "fileinfo.sha256",
-  "md5",
-  "sha1",
-  "sha256",
-];
+/** LIVE FIELDS of TENZIR.md, as the bridge states them. */
+export { LIVE_FIELDS };
 
 /** The live stream program. */
 export function liveProgram(name: string): string {

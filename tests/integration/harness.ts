@@ -1,6 +1,7 @@
 /**
  * Runs the real program as a subprocess against the emulators: a Threat Bus
- * broker on real ZeroMQ sockets and the `vast` command-line emulator.
+ * broker on real ZeroMQ sockets and the `vast` or `tenzir` command-line
+ * emulator (`backends.ts`).
  */
 import { stringify } from "yaml";
 import {
@@ -9,102 +10,46 @@ import {
 } from "../emulators/threatbus_emulator.ts";
 import { fastVastQueries, makeFastVastBinary } from "../emulators/fast_vast.ts";
 import { matcherIocs as readMatcherIocs } from "../emulators/vast_emulator_matcher.ts";
-import { makeVastBinary } from "../emulators/vast_wrapper.ts";
+import { BridgeProcess } from "./bridge_process.ts";
+import {
+  type EmulatedBackend,
+  emulatedBackend,
+  type Faults,
+  TEST_BACKENDS,
+  type TestBackend,
+} from "./backends.ts";
 import { RUNTIME_PERMISSIONS } from "../../scripts/compile_plan.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
+export { BridgeProcess, TEST_BACKENDS, type TestBackend };
+
+/**
+ * Registers one test per backend, named `NAME (vast)` and `NAME (tenzir)`:
+ * the table of cases that must hold for both, so a difference is a failure.
+ */
+export function testBothBackends(
+  name: string,
+  body: (backend: TestBackend) => Promise<void>,
+): void {
+  for (const backend of TEST_BACKENDS) Deno.test(`${name} (${backend})`, () => body(backend));
+}
+
 /** The permission flags of the compiled binary; a missing one fails the tests. */
 export const RUN_PERMISSIONS: readonly string[] = RUNTIME_PERMISSIONS;
 
-/** A running bridge process with its output collected as it arrives. */
-export class BridgeProcess {
-  readonly #child: Deno.ChildProcess;
-  readonly #stdoutLines: string[] = [];
-  #stderr = "";
-  readonly #readers: Promise<void>;
-  readonly exited: Promise<Deno.CommandStatus>;
-
-  constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    this.#readers = Promise.all([
-      this.#collect(child.stdout, (text) => {
-        this.#partial += text;
-        const lines = this.#partial.split("\n");
-        this.#partial = lines.pop() ?? "";
-        this.#stdoutLines.push(...lines);
-      }),
-      this.#collect(child.stderr, (text) => {
-        this.#stderr += text;
-      }),
-    ]).then(() => undefined);
-    this.exited = child.status;
-  }
-  #partial = "";
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  /** Complete lines printed on stdout so far. */
-  get stdoutLines(): readonly string[] {
-    return this.#stdoutLines;
-  }
-
-  /** Everything printed on stderr so far (the log). */
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) onText(text);
-  }
-
-  /** Waits until `predicate` holds for the output; fails with the log after `timeoutMs`. */
-  async waitFor(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) {
-        throw new Error(`Cannot see ${what} within ${timeoutMs} ms; log:\n${this.#stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Sends `signal` without waiting; false when the process is already gone. */
-  signal(signal: Deno.Signal): boolean {
-    try {
-      this.#child.kill(signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Sends `signal` and waits for exit and for all output. */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already gone.
-    }
-    return await this.wait();
-  }
-
-  /** Waits for the process to exit by itself and for all output. */
-  async wait(): Promise<Deno.CommandStatus> {
-    const status = await this.exited;
-    await this.#readers;
-    return status;
-  }
-}
-
 /** What a scenario is set up with. */
 export interface ScenarioOptions {
-  /** Config keys; `threatbus`, `vast_binary` and `vast` are filled in. */
+  /** The emulated backend the bridge is configured for; default `vast`. */
+  readonly backend?: TestBackend | undefined;
+  /** Config keys; `threatbus` and the backend's keys are filled in. */
   readonly config?: Record<string, unknown>;
+  /** Faults of the backend emulator, whichever it is. */
+  readonly faults?: Faults | undefined;
   /** Environment of the `vast` emulator (VAST_EMU_*); a function gets the scenario's directory. */
   readonly vastEnv?: Record<string, string> | ((dir: string) => Record<string, string>);
+  /** Environment of the `tenzir` emulator (TENZIR_EMU_*). */
+  readonly tenzirEnv?: Record<string, string> | undefined;
   /** Extra environment of the bridge process; a function sees the emulators first. */
   readonly env?:
     | Record<string, string>
@@ -134,10 +79,13 @@ export interface ScenarioOptions {
 export interface Scenario extends AsyncDisposable {
   readonly dir: string;
   readonly emulator: ThreatBusEmulator;
+  /** The emulated backend (with `fastVast`, its binary and config only are the stand-in's). */
+  readonly backend: EmulatedBackend;
+  /** The backend's binary, whichever backend it is. */
   readonly vastBinary: string;
   readonly callsFile: string;
   readonly bridge: BridgeProcess;
-  /** The argv of every `vast` call so far. */
+  /** The argv of every backend call so far. */
   vastCalls(): Promise<string[][]>;
   /** With `fastVast`: the query of every `vast export` so far. */
   fastVastQueries(): Promise<string[]>;
@@ -148,7 +96,6 @@ export interface Scenario extends AsyncDisposable {
 /** Starts the emulators and the bridge. */
 export async function startScenario(options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = await Deno.makeTempDir({ prefix: "vast-threatbus-it-" });
-  const callsFile = `${dir}/vast-calls.ndjson`;
   const emulator = await ThreatBusEmulator.start({
     ...options.broker,
     ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
@@ -156,25 +103,31 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   if (options.threatBusDown === true) await emulator.stop();
   const queriesFile = `${dir}/vast-queries.txt`;
   const gateFile = `${dir}/vast-gate`;
-  const vastBinary = options.fastVast === undefined
-    ? await makeVastBinary({
-      dir,
-      env: {
-        VAST_EMU_CALLS: callsFile,
-        ...(typeof options.vastEnv === "function" ? options.vastEnv(dir) : options.vastEnv),
-      },
-    })
-    : await makeFastVastBinary({
-      dir,
-      queriesFile,
-      ...(options.fastVast.gated === true ? { gateFile } : {}),
-      ...(options.fastVast.resultsPerQuery === undefined
-        ? {}
-        : { resultsPerQuery: options.fastVast.resultsPerQuery }),
-    });
+  const kind = options.backend ?? "vast";
+  const backend = await emulatedBackend(kind, {
+    dir,
+    faults: options.faults,
+    env: kind === "vast"
+      ? (typeof options.vastEnv === "function" ? options.vastEnv(dir) : options.vastEnv)
+      : options.tenzirEnv,
+    matcherName: LIVE_MATCHER,
+  });
+  const fastBinary = options.fastVast === undefined ? undefined : await makeFastVastBinary({
+    dir,
+    queriesFile,
+    ...(options.fastVast.gated === true ? { gateFile } : {}),
+    ...(options.fastVast.resultsPerQuery === undefined
+      ? {}
+      : { resultsPerQuery: options.fastVast.resultsPerQuery }),
+  });
+  const vastBinary = fastBinary ?? backend.binary;
   const bridge = await launchBridge({
     dir,
-    config: { threatbus: emulator.manageEndpoint, vast_binary: vastBinary, ...options.config },
+    config: {
+      threatbus: emulator.manageEndpoint,
+      ...(fastBinary === undefined ? withoutLiveName(backend.config) : { vast_binary: fastBinary }),
+      ...options.config,
+    },
     configText: options.configText,
     args: options.args,
     env: typeof options.env === "function" ? options.env({ emulator, vastBinary }) : options.env,
@@ -182,18 +135,16 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   return {
     dir,
     emulator,
+    backend,
     vastBinary,
-    callsFile,
+    callsFile: backend.callsFile,
     bridge,
-    async vastCalls() {
-      const text = await Deno.readTextFile(callsFile).catch(() => "");
-      return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-    },
+    vastCalls: () => backend.calls(),
     fastVastQueries: () => fastVastQueries(queriesFile),
     openVastGate: () => Deno.writeTextFile(gateFile, ""),
     async [Symbol.asyncDispose]() {
       await bridge.stop("SIGKILL");
-      // A killed bridge cannot kill the `vast` process groups it started.
+      // A killed bridge cannot kill the backend process groups it started.
       await killProcessesOf(dir);
       await emulator.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -203,8 +154,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
 
 /**
  * Writes `<dir>/config.yaml` (test defaults: DEBUG console log, no metrics,
- * no snapshot, VAST at 127.0.0.1:42000, then `config`) or `configText`, and
- * starts the real program on it in `dir`.
+ * no snapshot, VAST at 127.0.0.1:42000 unless the backend is Tenzir, then
+ * `config`) or `configText`, and starts the real program on it in `dir`.
  */
 export async function launchBridge(options: {
   readonly dir: string;
@@ -218,7 +169,7 @@ export async function launchBridge(options: {
   const config = {
     logging: { console: true, console_verbosity: "DEBUG" },
     metrics: { interval: 0 },
-    vast: "127.0.0.1:42000",
+    ...(options.config.backend === "tenzir" ? {} : { vast: "127.0.0.1:42000" }),
     snapshot: 0,
     ...options.config,
   };
@@ -242,6 +193,12 @@ export async function launchBridge(options: {
   return new BridgeProcess(child);
 }
 
+/** The backend's config keys without live matching's name, which only live scenarios set. */
+function withoutLiveName(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { matcher_name: _matcher, tenzir_context: _context, ...rest } = config;
+  return rest;
+}
+
 /** A STIX-2.1 indicator for `pattern` with a fixed or given id. */
 export function indicator(
   pattern: string,
@@ -260,61 +217,45 @@ export function indicator(
   };
 }
 
-/** The matcher name live scenarios configure. */
+/** The matcher name (or Tenzir lookup table) live scenarios configure. */
 export const LIVE_MATCHER = "threatbus-it";
 
-/** A scenario with live matching on and the emulated matcher's files at hand. */
+/** A scenario with live matching on. */
 export interface LiveScenario extends Scenario {
-  /** The matcher's state journal (`VAST_EMU_MATCHER_STATE`). */
-  readonly matcherStateFile: string;
-  /** The file the emulated `matcher attach` follows (`VAST_EMU_SPOOL`). */
-  readonly spoolFile: string;
-  /** Appends one event to the spool, as VAST would ingest it. */
+  /** Appends one event to the live spool, as the node would ingest it. */
   appendEvent(schema: string, event: unknown): Promise<void>;
-  /** The matcher's IoCs now: value → stored context. */
+  /** The VAST matcher's IoCs now: value → stored context (VAST only). */
   matcherIocs(): Promise<Map<string, string | null>>;
-  /** Pids of every `matcher attach` so far, oldest first. */
+  /** Pids of every live stream so far, oldest first. */
   attachPids(): Promise<number[]>;
-  /** Resolves with the pid of attachment number `count` (1-based) once it follows the spool. */
+  /** Resolves with the pid of stream number `count` (1-based) once it follows the spool. */
   waitForAttach(count?: number, timeoutMs?: number): Promise<number>;
-  /** Polls the matcher's IoCs until `predicate` holds. */
+  /** Polls the VAST matcher's IoCs until `predicate` holds (VAST only). */
   waitForMatcher(
     predicate: (iocs: Map<string, string | null>) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<void>;
+  /** Polls the values live matching holds (value → stored ids) until `predicate` holds. */
+  waitForLiveValues(
+    predicate: (values: Map<string, readonly string[]>) => boolean,
     what: string,
     timeoutMs?: number,
   ): Promise<void>;
 }
 
 /**
- * Starts a scenario with `live_match: true` and `matcher_name: LIVE_MATCHER`
- * (overridable through `options.config`) and the matcher files in a directory
- * of their own.
+ * Starts a scenario with `live_match: true` and the matcher (or lookup table)
+ * `LIVE_MATCHER`, which `options.config` may override.
  */
 export async function startLiveScenario(options: ScenarioOptions = {}): Promise<LiveScenario> {
-  const liveDir = await Deno.makeTempDir({ prefix: "vast-threatbus-live-" });
-  const matcherStateFile = `${liveDir}/matcher-state.ndjson`;
-  const spoolFile = `${liveDir}/spool.ndjson`;
-  const pidFile = `${liveDir}/attach-pids.ndjson`;
-  let scenario: Scenario;
-  try {
-    scenario = await startScenario({
-      ...options,
-      config: { live_match: true, matcher_name: LIVE_MATCHER, ...options.config },
-      vastEnv: (dir) => ({
-        VAST_EMU_MATCHER_STATE: matcherStateFile,
-        VAST_EMU_SPOOL: spoolFile,
-        VAST_EMU_MATCHER_PID_FILE: pidFile,
-        ...(typeof options.vastEnv === "function" ? options.vastEnv(dir) : options.vastEnv),
-      }),
-    });
-  } catch (error) {
-    await Deno.remove(liveDir, { recursive: true }).catch(() => {});
-    throw error;
-  }
-  const attachPids = async () =>
-    (await Deno.readTextFile(pidFile).catch(() => "")).split("\n").filter((l) => l !== "")
-      .map((l) => (JSON.parse(l) as { pid: number }).pid);
-  const matcherIocs = () => readMatcherIocs(matcherStateFile, LIVE_MATCHER);
+  const kind = options.backend ?? "vast";
+  const name = kind === "vast" ? { matcher_name: LIVE_MATCHER } : { tenzir_context: LIVE_MATCHER };
+  const scenario = await startScenario({
+    ...options,
+    config: { live_match: true, ...name, ...options.config },
+  });
+  const { backend } = scenario;
   const poll = async (done: () => Promise<boolean>, what: string, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     while (!(await done())) {
@@ -326,28 +267,25 @@ export async function startLiveScenario(options: ScenarioOptions = {}): Promise<
       await new Promise((r) => setTimeout(r, 20));
     }
   };
+  const matcherIocs = () => readMatcherIocs(`${scenario.dir}/vast-matchers.ndjson`, LIVE_MATCHER);
   return {
     ...scenario,
-    matcherStateFile,
-    spoolFile,
-    appendEvent: (schema, event) =>
-      Deno.writeTextFile(spoolFile, `${JSON.stringify({ schema, event })}\n`, { append: true }),
+    appendEvent: (schema, event) => backend.appendEvent(schema, event),
     matcherIocs,
-    attachPids,
+    attachPids: () => backend.streamPids(),
     async waitForAttach(count = 1, timeoutMs = 15_000) {
       await poll(
-        async () => (await attachPids()).length >= count,
+        async () => (await backend.streamPids()).length >= count,
         `attachment ${count}`,
         timeoutMs,
       );
-      return (await attachPids())[count - 1] as number;
+      return (await backend.streamPids())[count - 1] as number;
     },
     async waitForMatcher(predicate, what, timeoutMs = 15_000) {
       await poll(async () => predicate(await matcherIocs()), what, timeoutMs);
     },
-    async [Symbol.asyncDispose]() {
-      await scenario[Symbol.asyncDispose]();
-      await Deno.remove(liveDir, { recursive: true }).catch(() => {});
+    async waitForLiveValues(predicate, what, timeoutMs = 15_000) {
+      await poll(async () => predicate(await backend.liveValues()), what, timeoutMs);
     },
   };
 }
