@@ -11,7 +11,14 @@
  */
 
 import type { PointIoc } from "./ioc.ts";
-import { addressGroups, formatIpv4, formatIpv6, isIpv4Mapped } from "./ip_address.ts";
+import {
+  addressGroups,
+  cidrContains,
+  formatIpv4,
+  formatIpv6,
+  isIpv4Mapped,
+  parseCidr,
+} from "./ip_address.ts";
 import { batchValues, candidateValues } from "./retro_batch.ts";
 
 /** What the matcher must be told after a change of the table. */
@@ -64,8 +71,9 @@ export class LiveValues {
   /**
    * The value indicator `indicatorId` was matched for in `event`, for a
    * matcher that names the indicator but not the value (a Tenzir lookup): the
-   * one it holds, or of several the first that `event` shows, else the first;
-   * undefined when it holds none (it was withdrawn meanwhile).
+   * one it holds, or of several the first that `event` shows (a subnet by an
+   * address in it), else the first; undefined when it holds none (it was
+   * withdrawn meanwhile).
    */
   valueOf(indicatorId: string, event: unknown): string | undefined {
     const keys = [...this.#keysOf.get(indicatorId) ?? []];
@@ -73,7 +81,9 @@ export class LiveValues {
     if (iocs.length <= 1) return iocs[0]?.value;
     const [shown] = candidateValues(event, batchValues(iocs));
     const found = shown === undefined ? undefined : liveValueKey(shown);
-    return (iocs.find((ioc) => liveValueKey(ioc.value, ioc.type) === found) ?? iocs[0])?.value;
+    const matched = iocs.find((ioc) => liveValueKey(ioc.value, ioc.type) === found) ??
+      iocs.find((ioc) => ioc.type === "subnet" && holdsAddressIn(event, ioc.value));
+    return (matched ?? iocs[0])?.value;
   }
 
   /**
@@ -138,4 +148,21 @@ export class LiveValues {
     }
     return changes;
   }
+}
+
+/** Whether a string anywhere in `event` is an address inside the subnet `cidr`. */
+function holdsAddressIn(event: unknown, cidr: string): boolean {
+  const block = parseCidr(cidr);
+  if (block === undefined) return false;
+  const pending: unknown[] = [event];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node === "string") {
+      const groups = addressGroups(node);
+      if (groups !== undefined && cidrContains(block, groups)) return true;
+    } else if (typeof node === "object" && node !== null) {
+      pending.push(...Object.values(node));
+    }
+  }
+  return false;
 }

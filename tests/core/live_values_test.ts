@@ -78,3 +78,13 @@ Deno.test("all() tells every value afresh; valueOf finds what an indicator was m
   equal(values.valueOf(b, {}), "a.com", "else the first");
   equal(values.valueOf("indicator--c", {}), undefined);
 });
+
+Deno.test("valueOf finds a subnet by an address in it", () => {
+  const values = new LiveValues();
+  values.add("indicator--a", [
+    { type: "domain", value: "a.com" },
+    { type: "subnet", value: "10.0.0.0/8" },
+  ]);
+  equal(values.valueOf("indicator--a", { id: { orig_h: "10.1.2.3" } }), "10.0.0.0/8");
+  equal(values.valueOf("indicator--a", { answers: ["192.0.2.1"] }), "a.com");
+});

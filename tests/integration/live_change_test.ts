@@ -121,3 +121,42 @@ testBothBackends(
     equal(s.emulator.received.length, 2);
   },
 );
+
+Deno.test("Tenzir matches every value of a compound indicator live, its subnet included", async () => {
+  await using s = await startLiveScenario({ backend: "tenzir", config: { retro_match: false } });
+  await s.emulator.waitForSubscriber();
+  await s.waitForAttach();
+  const both = indicator(
+    "[domain-name:value IN ('one.example', 'two.example')] OR " +
+      "[ipv4-addr:value ISSUBSET '198.51.100.0/24'] OR [file:hashes.MD5 = '" +
+      `${"AB".repeat(16)}']`,
+  );
+  await s.emulator.publishIndicator(both);
+  await s.waitForLiveValues(
+    (values) =>
+      ["one.example", "two.example", "198.51.100.0/24", "ab".repeat(16)].every((v) =>
+        values.get(v)?.join() === both.id
+      ),
+    "every value in the lookup table, the subnet as a subnet",
+  );
+  ok(!s.bridge.stderr.includes("Not matched live"), "nothing left to retro matching only");
+  await s.appendEvent("zeek.conn", {
+    ts: "2021-03-01T10:00:01Z",
+    uid: "C1",
+    id: { orig_h: "10.0.0.1", resp_h: "198.51.100.42" },
+  });
+  await s.appendEvent("zeek.dns", dnsEvent("two.example", 2));
+  await s.appendEvent("zeek.files", {
+    ts: "2021-03-01T10:00:03Z",
+    uid: "C3",
+    md5: "ab".repeat(16),
+  });
+  await s.emulator.waitForReceived(3, 15_000);
+  deepEqual(received(s), [
+    `${both.id} C1 198.51.100.0/24`,
+    `${both.id} C2 two.example`,
+    `${both.id} C3 ${"ab".repeat(16)}`,
+  ]);
+  await s.emulator.publishIndicator({ ...both, x_threatbus_update: "REMOVE" });
+  await s.waitForLiveValues((values) => values.size === 0, "the table empty");
+});
