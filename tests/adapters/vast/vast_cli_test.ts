@@ -10,6 +10,7 @@ import type {
 import { matcherIocs } from "../../emulators/vast_emulator_matcher.ts";
 import { makeVastBinary } from "../../emulators/vast_wrapper.ts";
 import { FakeClock } from "../../fake_clock.ts";
+import { withDeadline } from "../../fakes.ts";
 import { EVENTS_FACTS } from "../../fixtures/events_facts.ts";
 
 const ENDPOINT = "vast.test:42000";
@@ -103,17 +104,6 @@ async function workbench(env: Record<string, string> = {}): Promise<Workbench> {
         .flatMap(({ pid, childPid }) => [pid, childPid]),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
-}
-
-/** Runs `body` with a signal that aborts after `ms`, so a bug fails instead of hanging. */
-async function withDeadline<T>(ms: number, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`Test deadline of ${ms} ms`)), ms);
-  try {
-    return await body(controller.signal);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function retroLines(
