@@ -42,6 +42,20 @@ class Client {
   }
 }
 
+/** Asks on `client`, and once more on a fresh client if the first request went unanswered. */
+async function askAfterRestart(
+  client: Client,
+  request: object,
+  emulator: ThreatBusEmulator,
+): Promise<Record<string, unknown>> {
+  try {
+    return await client.ask(request);
+  } catch {
+    using fresh = new Client(emulator.manageEndpoint);
+    return await fresh.ask(request);
+  }
+}
+
 async function subscribe(client: Client, snapshot = 0): Promise<string> {
   const reply = await client.ask({ action: "subscribe", topic: "stix2/indicator", snapshot });
   assert.equal(reply.status, "success");
@@ -194,8 +208,11 @@ for (const sockets of ["libzmq", "native"] as const) {
     await assert.rejects(emulator.publishRaw("x"), /stopped/);
     await emulator.restart();
     assert.deepEqual([emulator.managePort, emulator.pubPort, emulator.subPort], ports);
-    // The REQ socket reconnects by itself; the old topic is gone.
-    assert.deepEqual(await client.ask({ action: "heartbeat", topic: p2p }), { status: "error" });
+    // The old topic is gone. A REQ socket that sent before it saw the old connection drop gets
+    // no reply (its request went down that connection), so it is replaced, as real clients do.
+    assert.deepEqual(await askAfterRestart(client, { action: "heartbeat", topic: p2p }, emulator), {
+      status: "error",
+    });
     await emulator.close();
     await emulator.close();
     await assert.rejects(emulator.restart(), /closed/);
