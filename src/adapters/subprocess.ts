@@ -5,6 +5,7 @@
  * the transform runner build on it.
  */
 
+import { killGroup, spawnInOwnGroup } from "./process_group.ts";
 import { onAbort } from "../async/abort.ts";
 import type { Clock } from "../ports.ts";
 import { systemClock } from "./clock.ts";
@@ -212,19 +213,6 @@ export function describeExit(
   return `${how}: ${tail}`;
 }
 
-function killGroup(pid: number): void {
-  try {
-    Deno.kill(-pid, "SIGKILL");
-  } catch {
-    // Either the group is gone, or setsid has not made it yet (no grandchildren then).
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
 /** Reads a stream to its end, keeping only its last `maxBytes` bytes. */
 async function collectTail(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
   const chunks: Uint8Array[] = [];
@@ -265,44 +253,4 @@ async function feed(stdin: WritableStream<Uint8Array>, input: Uint8Array): Promi
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/**
- * Starts `binary` as the leader of a new process group, so that a kill reaches
- * the grandchildren that hold our pipes open as well. `setsid(1)` does that
- * with Deno's fast spawn path; `detached: true` would too, but makes Deno fork
- * the whole process (page tables and all), which costs 10-20 ms a query. Hosts
- * without `setsid` get `detached`.
- */
-function spawnInOwnGroup(
-  binary: string,
-  options: {
-    readonly args: readonly string[];
-    readonly withInput: boolean;
-    readonly removeEnv: readonly string[];
-  },
-): Deno.ChildProcess {
-  const { args, withInput, removeEnv } = options;
-  const stdio = {
-    stdin: withInput ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  } as const;
-  // The environment is copied only when a variable to remove is set: the common case stays cheap.
-  const environment = removeEnv.some((name) => Deno.env.get(name) !== undefined)
-    ? {
-      clearEnv: true,
-      env: Object.fromEntries(
-        Object.entries(Deno.env.toObject()).filter(([name]) => !removeEnv.includes(name)),
-      ),
-    }
-    : {};
-  try {
-    return new Deno.Command("setsid", { args: [binary, ...args], ...stdio, ...environment })
-      .spawn();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return new Deno.Command(binary, { args: [...args], ...stdio, ...environment, detached: true })
-      .spawn();
-  }
 }
