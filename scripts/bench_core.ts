@@ -73,6 +73,7 @@ async function main(args: string[]): Promise<void> {
         const sighting = retroSighting(indicator, parsed.event, {
           uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10",
           createdMs: 1617271200000,
+          source: "VAST",
         });
         sink += encodeStix2Sighting(sighting).body.length;
       }

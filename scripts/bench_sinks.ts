@@ -65,6 +65,7 @@ async function makeSightings(count: number): Promise<Sighting[]> {
       retroSighting(INDICATOR, events[n % events.length] ?? {}, {
         uuid: crypto.randomUUID(),
         createdMs: now,
+        source: "VAST",
       }),
   );
 }

@@ -2,7 +2,7 @@ import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from "../async/backoff.ts
 import { UnsupportedBackendError } from "../core/backend_error.ts";
 import { describeError } from "../core/error_text.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
-import type { Sighting } from "../core/sighting.ts";
+import type { Sighting, SightingAggregation } from "../core/sighting.ts";
 import type { WireCodec } from "../core/wire_codec.ts";
 import type {
   Backend,
@@ -14,7 +14,7 @@ import type {
   ThreatBus,
 } from "../ports.ts";
 import { deliverSighting } from "./deliver.ts";
-import { FrameIntake } from "./frame_intake.ts";
+import { FrameIntake, type IndicatorLifecycleSettings } from "./frame_intake.ts";
 import {
   DEFAULT_UPDATE_CONCURRENCY,
   LiveMatcher,
@@ -36,12 +36,18 @@ export interface BridgeSettings {
   readonly shutdownGraceMs: number;
   /** For log lines only. */
   readonly backendName: string;
+  /** The `x_threatbus_source` of every sighting (`source`). */
+  readonly source: string;
+  /** A retro sighting per event, or one per indicator and query (`sighting_aggregation`). */
+  readonly sightingAggregation: SightingAggregation;
+  /** How re-sent and edited indicators are told apart (`indicator_dedup_*`). */
+  readonly indicators: IndicatorLifecycleSettings;
   /** Waits between retro query attempts; default 1 s doubling to 30 s. */
   readonly retroBackoff?: Backoff | undefined;
   /** Waits while the backend is not answering; default 1 s doubling to 30 s. */
   readonly backendBackoff?: Backoff | undefined;
-  /** Live matching through the backend's matcher; absent: none. */
-  readonly live?: LiveMatcherOptions | undefined;
+  /** Live matching through the backend's matcher (its sightings' source is `source`); absent: none. */
+  readonly live?: Omit<LiveMatcherOptions, "source"> | undefined;
 }
 
 /** Every adapter the bridge uses, passed in so tests can swap them. */
@@ -89,6 +95,8 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
     timeoutSeconds: settings.retroTimeoutSeconds,
     retries: settings.retroRetries,
     batchSize: settings.retroBatchSize,
+    source: settings.source,
+    aggregation: settings.sightingAggregation,
     retryBackoff: settings.retroBackoff,
     backendName: settings.backendName,
     backendBackoff: settings.backendBackoff,
@@ -99,6 +107,7 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
       { backend: deps.liveBackend, logger, clock, newUuid, metrics, report },
       {
         ...settings.live,
+        source: settings.source,
         // Matcher updates are backend calls too, so max_background_tasks caps them.
         updateConcurrency: Math.min(
           settings.maxBackgroundTasks,
@@ -110,6 +119,8 @@ export async function runBridge(deps: BridgeDeps, signal: AbortSignal): Promise<
     codec: deps.codec,
     metrics,
     log,
+    clock,
+    indicators: settings.indicators,
     retro: settings.retroMatch ? retro : undefined,
     live,
   });

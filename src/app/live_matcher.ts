@@ -3,7 +3,7 @@ import { type IocQuery, iocTermText, type PointIoc } from "../core/ioc.ts";
 import type { LiveMatch } from "../core/live_match.ts";
 import { LiveValues } from "../core/live_values.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
-import { liveSighting, type Sighting } from "../core/sighting.ts";
+import type { Sighting } from "../core/sighting.ts";
 import type { Clock, LiveAttachOutcome, LiveBackend, Logger } from "../ports.ts";
 import { onAbort } from "../async/abort.ts";
 import { type Backoff, backoffDelay } from "../async/backoff.ts";
@@ -14,6 +14,8 @@ import {
 } from "./live_options.ts";
 import { BoundedQueue } from "../async/bounded_queue.ts";
 import { MatcherUpdates } from "./matcher_updates.ts";
+import { LiveExpiry } from "./live_expiry.ts";
+import { LiveReports } from "./live_reports.ts";
 
 export { DEFAULT_UPDATE_CONCURRENCY, type LiveMatcherOptions };
 
@@ -37,7 +39,10 @@ export interface LiveMatcherDeps {
  * and a match on it is one sighting per indicator holding it. Terms the
  * matcher cannot hold (`LiveBackend.canMatchLive`) are logged and counted. A
  * backend that may lose updates in a crash (`resendAfterAttach`) is told every
- * value again after each (re)start of the stream.
+ * value again after each (re)start of the stream. An edited indicator's
+ * values replace its old ones; an indicator leaves the matcher when its time
+ * is up (`live_expiry.ts`), and matches become sightings as `live_reports.ts`
+ * says (references, the per-IoC cap).
  *
  * Reading and delivery are decoupled by a bounded buffer, so a slow sink does
  * not stall the matcher's output until the buffer is full. Updates of one value
@@ -52,6 +57,8 @@ export class LiveMatcher {
   readonly #matches: BoundedQueue<LiveMatch>;
   readonly #values = new LiveValues();
   readonly #updates: MatcherUpdates;
+  readonly #expiry: LiveExpiry;
+  readonly #reports: LiveReports;
   /** Ends attaching and waiting callers at shutdown. */
   readonly #stop = new AbortController();
   /** Ends delivery and running updates once the shutdown grace is over. */
@@ -75,6 +82,21 @@ export class LiveMatcher {
       stop: this.#stop.signal,
       kill: this.#kill.signal,
     });
+    this.#expiry = new LiveExpiry({
+      clock: deps.clock,
+      maxAgeMs: settings.maxAgeMs,
+      expire: (ids, signal) => this.#expire(ids, signal),
+    });
+    this.#reports = new LiveReports({
+      clock: deps.clock,
+      newUuid: deps.newUuid,
+      metrics: deps.metrics,
+      log: this.#log,
+      report: deps.report,
+      values: this.#values,
+      source: settings.source,
+      sightingsPerIocPerMinute: settings.sightingsPerIocPerMinute,
+    });
   }
 
   /** Matcher updates waiting or running. */
@@ -89,6 +111,8 @@ export class LiveMatcher {
     this.#task = Promise.all([
       this.#attachLoop(stop).finally(() => this.#matches.close()),
       this.#deliverLoop(),
+      this.#expiry.run(stop),
+      this.#reports.run(stop),
     ]).then(
       () => {},
       // Both loops catch what they expect; anything else is a bug, kept visible.
@@ -97,9 +121,11 @@ export class LiveMatcher {
   }
 
   /**
-   * Lets `indicator` hold the values of `query` the matcher can hold and
-   * queues the matcher updates that takes. Resolves once queued, waiting while
-   * too many updates are queued; resolves false when shut down first.
+   * Lets `indicator` hold the values of `query` the matcher can hold (exactly
+   * those: values an earlier version held and `query` lacks are taken from
+   * it), sets when it expires, and queues the matcher updates that takes.
+   * Resolves once queued, waiting while too many updates are queued; resolves
+   * false when shut down first.
    */
   add(indicator: Indicator, query: IocQuery, signal: AbortSignal): Promise<boolean> {
     const values: PointIoc[] = [];
@@ -116,7 +142,20 @@ export class LiveMatcher {
         ...(values.length === 0 ? {} : { live: values.length }),
       });
     }
-    return this.#updates.submit(indicator, this.#values.add(indicator.id, values), signal);
+    const changes = this.#values.replace(indicator.id, values);
+    if (values.length === 0) this.#expiry.cancel(indicator.id);
+    else this.#expiry.schedule(indicator);
+    return this.#updates.submit(indicator.id, changes, signal);
+  }
+
+  /**
+   * For an indicator received again unchanged: restarts its `maxAgeMs` (it
+   * holds its values already), or adds it when it holds none (it expired).
+   */
+  renew(indicator: Indicator, query: IocQuery, signal: AbortSignal): Promise<boolean> {
+    if (!this.#values.holds(indicator.id)) return this.add(indicator, query, signal);
+    this.#expiry.schedule(indicator);
+    return Promise.resolve(true);
   }
 
   /**
@@ -128,7 +167,8 @@ export class LiveMatcher {
     const values = (query ?? []).filter((term): term is PointIoc =>
       term.type !== "flow" && this.#deps.backend.canMatchLive(term)
     );
-    return this.#updates.submit(indicator, this.#values.remove(indicator.id, values), signal);
+    this.#expiry.cancel(indicator.id);
+    return this.#updates.submit(indicator.id, this.#values.remove(indicator.id, values), signal);
   }
 
   /** Whether `indicatorId` holds a value in the matcher. */
@@ -213,8 +253,8 @@ export class LiveMatcher {
     await this.#matches.push(match, signal);
   }
 
+  /** Delivers matches until the attachment ends, then the sightings the cap still holds back. */
   async #deliverLoop(): Promise<void> {
-    const { clock, newUuid, report, metrics } = this.#deps;
     for (;;) {
       let match: LiveMatch | undefined;
       try {
@@ -222,31 +262,14 @@ export class LiveMatcher {
       } catch {
         const dropped = this.#matches.size;
         if (dropped > 0) this.#log.warning("Shutting down; live matches dropped", { dropped });
-        return;
+        return await this.#reports.flush(this.#kill.signal);
       }
-      if (match === undefined) return;
+      if (match === undefined) return await this.#reports.flush(this.#kill.signal);
       if (this.#readerWaiting && this.#matches.size === 0) {
         this.#readerWaiting = false;
         this.#log.info("Live match delivery caught up");
       }
-      for (const { ref, value } of this.#targetsOf(match)) {
-        const stamp = { uuid: newUuid(), createdMs: clock.now() };
-        const sighting = liveSighting({ ref, value }, match.event, stamp);
-        try {
-          await report(sighting);
-          metrics.count("live_matcher_sightings");
-          this.#log.debug("Live match reported", {
-            indicator: sighting.sighting_of_ref,
-            ioc: value,
-            ...(match.type === undefined ? {} : { event_type: match.type }),
-          });
-        } catch (error) {
-          this.#log.error("Cannot deliver a live sighting", {
-            sighting: sighting.id,
-            error: `${error}`,
-          });
-        }
-      }
+      await this.#reports.deliver(match);
     }
   }
 
@@ -260,24 +283,12 @@ export class LiveMatcher {
     this.#updates.resend(this.#values.all());
   }
 
-  /**
-   * The indicators a match is a sighting of, with the value: those holding
-   * its value here, else the one the matcher named (a value added before this
-   * run). A matcher that keeps no reference gets the placeholder of
-   * `liveSighting`. A match that names its indicator but not the value (a
-   * Tenzir lookup, which stores every indicator of a value and reports each)
-   * is that indicator's, for the value it holds.
-   */
-  #targetsOf(match: LiveMatch): readonly { ref: string | undefined; value: string | undefined }[] {
-    const { ref, value } = match;
-    if (value === undefined) {
-      return [{
-        ref,
-        value: ref === undefined ? undefined : this.#values.valueOf(ref, match.event),
-      }];
+  /** Takes indicators whose `valid_until` or `maxAgeMs` passed out of the matcher. */
+  async #expire(indicatorIds: readonly string[], signal: AbortSignal): Promise<void> {
+    for (const id of indicatorIds) {
+      this.#deps.metrics.count("live_indicators_expired");
+      this.#log.info("Indicator expired; removed from the live matcher", { indicator: id });
+      if (!(await this.#updates.submit(id, this.#values.remove(id), signal))) return;
     }
-    if (ref === undefined) return [{ ref, value }];
-    const refs = this.#values.refsOf(value);
-    return (refs.length > 0 ? refs : [ref]).map((held) => ({ ref: held, value }));
   }
 }

@@ -1,10 +1,22 @@
 import { type Backoff, checkBackoff, DEFAULT_BACKOFF } from "../async/backoff.ts";
 import type { Resolved } from "../core/resolved.ts";
 
-/** Settings of live matching; only the matcher name has no default. */
+/** Settings of live matching: the config's, then tuning knobs with the defaults they name. */
 export interface LiveMatcherOptions {
   /** The backend's matcher (`matcher_name`). */
   readonly matcherName: string;
+  /** The `x_threatbus_source` of every sighting (`source`). */
+  readonly source: string;
+  /**
+   * Sightings of one indicator's value sent per minute before the rest are
+   * held back and summed up in one (`live_sightings_per_ioc_per_minute`); 0 is unlimited.
+   */
+  readonly sightingsPerIocPerMinute: number;
+  /**
+   * How long an indicator without `valid_until` stays in the matcher after it
+   * was last received (`indicator_max_age`); 0: until withdrawn.
+   */
+  readonly maxAgeMs: number;
   /** Add/remove calls running at once; default {@linkcode DEFAULT_UPDATE_CONCURRENCY}. */
   readonly updateConcurrency?: number | undefined;
   /** Add/remove calls queued before callers must wait; default 10 000. */
@@ -24,6 +36,9 @@ export function resolveLiveMatcherOptions(
 ): Resolved<LiveMatcherOptions> {
   const {
     matcherName,
+    source,
+    sightingsPerIocPerMinute,
+    maxAgeMs,
     updateConcurrency = DEFAULT_UPDATE_CONCURRENCY,
     maxPendingUpdates = 10_000,
     matchBuffer = 1000,
@@ -36,8 +51,19 @@ export function resolveLiveMatcherOptions(
       );
     }
   }
+  if (!Number.isInteger(sightingsPerIocPerMinute) || sightingsPerIocPerMinute < 0) {
+    throw new RangeError(
+      `Cannot cap live sightings at ${sightingsPerIocPerMinute} a minute: expected a whole number ≥ 0`,
+    );
+  }
+  if (!(maxAgeMs >= 0)) {
+    throw new RangeError(`Cannot expire live indicators after ${maxAgeMs} ms: expected a time ≥ 0`);
+  }
   return {
     matcherName,
+    source,
+    sightingsPerIocPerMinute,
+    maxAgeMs,
     updateConcurrency,
     maxPendingUpdates,
     matchBuffer,

@@ -1,4 +1,3 @@
-import type { Indicator } from "../core/indicator.ts";
 import type { LiveChange } from "../core/live_values.ts";
 import { liveValueKey } from "../core/live_values.ts";
 import { describeError } from "../core/error_text.ts";
@@ -7,11 +6,11 @@ import { Notifier } from "../async/notifier.ts";
 import { TaskSet } from "../async/task_set.ts";
 
 /**
- * One change of the matcher, and the indicator whose arrival or withdrawal
- * made it; none for a value told again after the stream restarted.
+ * One change of the matcher, and the indicator whose arrival, edit, withdrawal
+ * or expiry made it; none for a value told again after the stream restarted.
  */
 export interface MatcherUpdate extends LiveChange {
-  readonly indicator?: Indicator | undefined;
+  readonly indicatorId?: string | undefined;
 }
 
 /** What {@linkcode MatcherUpdates} runs on. */
@@ -58,13 +57,13 @@ export class MatcherUpdates {
    * stores them. Resolves false when `signal` or the stop came first.
    */
   async submit(
-    indicator: Indicator,
+    indicatorId: string,
     changes: readonly LiveChange[],
     signal: AbortSignal,
   ): Promise<boolean> {
     for (const change of changes) {
       if (change.op === "refs" && this.#deps.backend.updateMatcherRefs === undefined) continue;
-      if (!(await this.#submit({ ...change, indicator }, signal))) return false;
+      if (!(await this.#submit({ ...change, indicatorId }, signal))) return false;
     }
     return !(signal.aborted || this.#deps.stop.aborted);
   }
@@ -78,7 +77,7 @@ export class MatcherUpdates {
   resend(changes: readonly LiveChange[]): void {
     if (this.#deps.stop.aborted) return;
     for (let i = this.#pending.length - 1; i >= 0; i--) {
-      if (this.#pending[i]?.indicator === undefined) this.#pending.splice(i, 1);
+      if (this.#pending[i]?.indicatorId === undefined) this.#pending.splice(i, 1);
     }
     const storesRefs = this.#deps.backend.updateMatcherRefs !== undefined;
     for (const change of changes) {
@@ -143,15 +142,15 @@ export class MatcherUpdates {
     if (started) this.#room.notify();
   }
 
-  async #run({ op, indicator, ioc, refs }: MatcherUpdate): Promise<void> {
+  async #run({ op, indicatorId, ioc, refs }: MatcherUpdate): Promise<void> {
     const { backend, log, matcherName: name } = this.#deps;
     const signal = this.#deps.kill;
     const fields = {
       matcher: name,
-      ...(indicator === undefined ? { indicators: refs.length } : { indicator: indicator.id }),
+      ...(indicatorId === undefined ? { indicators: refs.length } : { indicator: indicatorId }),
       ioc: ioc.value,
     };
-    const verb = indicator === undefined ? RESEND_VERB : UPDATE_VERBS[op];
+    const verb = indicatorId === undefined ? RESEND_VERB : UPDATE_VERBS[op];
     try {
       const outcome = op === "add"
         ? await backend.addToMatcher(name, { ioc, ref: refs[0] as string, signal })

@@ -7,7 +7,7 @@
 import type { IndicatorSourceParser } from "../core/indicator_source.ts";
 import type { IocQuery } from "../core/ioc.ts";
 import type { MetricsRegistry } from "../core/metrics.ts";
-import type { Sighting } from "../core/sighting.ts";
+import type { Sighting, SightingAggregation } from "../core/sighting.ts";
 import type { SweepFigures, SweepTally } from "../core/sweep_summary.ts";
 import type { WireCodec } from "../core/wire_codec.ts";
 import type {
@@ -36,6 +36,10 @@ export interface SweepSettings {
   readonly retries: number;
   /** `retro_match_batch_size`: most indicators one query serves. */
   readonly batchSize: number;
+  /** `source`: the sightings' `x_threatbus_source`. */
+  readonly source: string;
+  /** `sighting_aggregation`: a sighting per event, or one per query. */
+  readonly aggregation: SightingAggregation;
   /** Print each distinct query through `printQuery` instead of running it. */
   readonly dryRun: boolean;
   /** Queries waiting before reading a file pauses; default 10,000. */
@@ -114,6 +118,8 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       metrics: deps.metrics,
       report: reporter({ sink, transformer: deps.transformer, tally }, log),
       onFinished: (result) => tally.finish(result.status),
+      // Counted like a withdrawal before the query ran: queued, never started.
+      onExpired: () => tally.cancel(1),
     },
     {
       concurrency: settings.concurrency,
@@ -123,6 +129,8 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
       batchSize: settings.batchSize,
       // A sweep must end: a node that went down costs its queries their retries.
       waitWhileBackendDown: false,
+      source: settings.source,
+      aggregation: settings.aggregation,
     },
   );
   const keeper = new AbortController();
@@ -132,6 +140,7 @@ export async function sweepIndicators(deps: SweepDeps, signal: AbortSignal): Pro
   const intake = new SweepIntake({
     tally,
     log,
+    clock: deps.clock,
     retro,
     printQuery: deps.printQuery,
     queueLimit: settings.queueLimit ?? DEFAULT_QUEUE_LIMIT,

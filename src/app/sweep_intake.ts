@@ -1,9 +1,9 @@
-import { isRemoval } from "../core/indicator.ts";
+import { hasExpired, WITHDRAWAL_FIELDS, withdrawalOf } from "../core/indicator.ts";
 import { formatLocation, type SourceEntry, type SourceLocation } from "../core/indicator_source.ts";
 import { type IocQuery, iocQueryKey, iocQueryText } from "../core/ioc.ts";
 import type { SweepTally } from "../core/sweep_summary.ts";
 import { translatePattern } from "../core/translate_pattern.ts";
-import type { Indicator, Logger } from "../ports.ts";
+import type { Clock, Indicator, Logger } from "../ports.ts";
 import type { UsableFrame } from "./frames_until_idle.ts";
 import type { RetroMatcher } from "./retro/matcher.ts";
 
@@ -11,6 +11,8 @@ import type { RetroMatcher } from "./retro/matcher.ts";
 export interface SweepIntakeOptions {
   readonly tally: SweepTally;
   readonly log: Logger;
+  /** `valid_until` is read against its wall time. */
+  readonly clock: Clock;
   /** Runs the queries; absent for a dry run, which prints them instead. */
   readonly retro: RetroMatcher | undefined;
   /** Prints one query of a dry run, in the backend's language. */
@@ -26,7 +28,10 @@ export interface SweepIntakeOptions {
  * Turns what a sweep's source delivers into queries: one per distinct IoC
  * query (the same values in any order), the first indicator carrying it being
  * the one its sightings refer to. Everything not queried is counted by reason
- * and logged.
+ * and logged. Of the bridge's lifecycle rules a sweep keeps those of one
+ * indicator: withdrawn (`x_threatbus_update: REMOVE`, `revoked: true`) and
+ * expired (`valid_until` passed) indicators are not queried; re-sent and
+ * edited ones are whatever their query is, since each query runs once.
  */
 export class SweepIntake {
   readonly #options: SweepIntakeOptions;
@@ -81,14 +86,25 @@ export class SweepIntake {
     const { tally, log, retro } = this.#options;
     tally.read();
     const where = at === undefined ? {} : { at: formatLocation(at) };
-    if (isRemoval(indicator)) {
+    const withdrawal = withdrawalOf(indicator);
+    if (withdrawal !== undefined) {
       tally.skip("withdrawn");
       const cancelled = retro?.cancel(indicator.id) ?? 0;
       tally.cancel(cancelled);
       log.info("Indicator withdrawn", {
         indicator: indicator.id,
         ...where,
+        by: WITHDRAWAL_FIELDS[withdrawal],
         cancelled_queries: cancelled,
+      });
+      return;
+    }
+    if (hasExpired(indicator, this.#options.clock.now())) {
+      tally.skip("expired");
+      log.debug("Skipping expired indicator", {
+        indicator: indicator.id,
+        ...where,
+        valid_until: indicator.valid_until,
       });
       return;
     }

@@ -6,7 +6,7 @@
 
 import type { BridgeSettings } from "../app/bridge.ts";
 import type { SweepSettings } from "../app/sweep.ts";
-import { liveMatcherName } from "../core/backend_identity.ts";
+import { liveMatcherName, sightingSource } from "../core/backend_identity.ts";
 import type { Config } from "../core/config_schema.ts";
 
 /** The bridge's view of the config. */
@@ -22,7 +22,19 @@ export function bridgeSettings(config: Config, backendName: string): BridgeSetti
     retroBatchSize: config.retro_match_batch_size,
     shutdownGraceMs: config.shutdown_timeout * 1000,
     backendName,
-    live: config.live_match && matcherName !== undefined ? { matcherName } : undefined,
+    source: sightingSource(config),
+    sightingAggregation: config.sighting_aggregation,
+    indicators: {
+      dedupWindowMs: config.indicator_dedup_window * 1000,
+      maxRememberedIds: config.indicator_dedup_max_ids,
+    },
+    live: config.live_match && matcherName !== undefined
+      ? {
+        matcherName,
+        sightingsPerIocPerMinute: config.live_sightings_per_ioc_per_minute,
+        maxAgeMs: (config.indicator_max_age ?? 0) * 1000,
+      }
+      : undefined,
   };
 }
 
@@ -37,6 +49,8 @@ export function sweepSettings(
     concurrency: config.max_background_tasks,
     retries: config.retro_match_retries,
     batchSize: config.retro_match_batch_size,
+    source: sightingSource(config),
+    aggregation: config.sighting_aggregation,
     dryRun: options.dryRun,
   };
 }

@@ -26,3 +26,11 @@ export function backendName(identity: BackendIdentity): string {
 export function liveMatcherName(config: Config): string | undefined {
   return config.backend === "tenzir" ? config.tenzir_context : config.matcher_name;
 }
+
+/**
+ * The `x_threatbus_source` of every sighting: the `source` key, else the
+ * product of the backend that found the matches (`VAST` or `Tenzir`).
+ */
+export function sightingSource(config: Config): string {
+  return config.source ?? backendIdentity(config).product;
+}

@@ -7,7 +7,9 @@
 
 import { z } from "zod";
 import { parseEndpoint } from "./endpoint.ts";
+import { parseDurationSeconds } from "./duration.ts";
 import { LOG_LEVELS, type LogLevel } from "./log_level.ts";
+import { SIGHTING_AGGREGATIONS } from "./sighting.ts";
 import { WIRE_FORMATS } from "./wire_codec.ts";
 
 const LEVEL_EXPECTED = `one of ${LOG_LEVELS.join(", ")} (any case)`;
@@ -80,6 +82,20 @@ function endpoint(defaultValue: string) {
   return z.string({ error }).refine((s) => parseEndpoint(s) !== undefined, { error })
     .default(defaultValue);
 }
+
+/** A duration in seconds (`30d`, `12h`, `90m`, `45s`, `2w`, or a number of seconds). */
+function duration(expected: string) {
+  return z.union([z.number(), z.string()], { error: expected }).transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: "custom", message: expected });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
+const DURATION_EXPECTED = "a duration such as 30d, 12h, 90m or 45s, or a number of seconds ≥ 0";
 
 /** An endpoint without a default; null and "" mean unset. */
 function optionalEndpoint() {
@@ -164,6 +180,25 @@ export const ConfigSchema = z.object({
   }),
   zmtp_heartbeat_interval: seconds(2, "a number of seconds ≥ 0 (0 = no ZMTP heartbeats)"),
   zmtp_heartbeat_timeout: seconds(6, "a number of seconds ≥ 0 (0 = never time out)"),
+  // Default: the backend's product (`sightingSource` in backend_identity.ts).
+  source: optionalText("a non-empty name of the app that makes the sightings"),
+  sighting_aggregation: choice(SIGHTING_AGGREGATIONS, "none"),
+  live_sightings_per_ioc_per_minute: wholeNumber({
+    min: 0,
+    default: 0,
+    expected: "a whole number ≥ 0 (0 = unlimited)",
+  }),
+  indicator_max_age: z.preprocess(
+    (v) => (v === null || v === "" ? undefined : v),
+    duration(`${DURATION_EXPECTED} (0 or unset = off)`).optional(),
+  ),
+  indicator_dedup_window: duration(`${DURATION_EXPECTED} (0 = query every re-send)`)
+    .default(86_400),
+  indicator_dedup_max_ids: wholeNumber({
+    min: 0,
+    default: 100_000,
+    expected: "a whole number ≥ 0 (0 = remember none)",
+  }),
   unflatten: z.unknown().optional(),
 }, { error: "a mapping of config keys" }).superRefine((config, ctx) => {
   const interval = config.zmtp_heartbeat_interval;

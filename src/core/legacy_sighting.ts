@@ -2,7 +2,8 @@
  * A sighting as Threat Bus 2020.x takes it (PROTOCOL.md section 8):
  * `{"ts": "2022-05-16 08:00:00.681368+00:00", "intel": "117614", "context":
  * {<the event>, "source": "VAST"}, "ioc": ["198.51.100.39"]}`, built from the
- * STIX-2.1 sighting every match becomes and the intel it refers to.
+ * STIX-2.1 sighting every match becomes and the intel it refers to. The
+ * context's `source` is the sighting's `x_threatbus_source` (config `source`).
  */
 
 import type { IntelReference } from "./legacy_intel.ts";
@@ -13,9 +14,6 @@ import {
   pythonTimeOfEpochMs,
 } from "./python_time.ts";
 import { contextJson, type Sighting } from "./sighting.ts";
-
-/** The app that the original named as every sighting's source. */
-const SOURCE = "VAST";
 
 /** The JSON of the legacy sighting of `sighting`, which is a match of `intel`. */
 export function legacySightingJson(sighting: Sighting, intel: IntelReference): string {
@@ -53,16 +51,18 @@ function eventTime(value: unknown): PythonTime | undefined {
 }
 
 /**
- * The context JSON with `"source": "VAST"` set, as the original did. The
+ * The context JSON with `"source"` set to the sighting's source (the
+ * original always wrote `"VAST"`). The
  * result line VAST printed is kept as it came where it can be (64-bit
  * numbers keep every digit); only a context that has a `source` of its own,
  * or is not an object, is written anew.
  */
 function contextWithSource(sighting: Sighting): string {
   const context = sighting.x_threatbus_sighting_context;
-  if (!isObject(context)) return JSON.stringify({ value: context ?? null, source: SOURCE });
-  if (Object.hasOwn(context, "source")) return JSON.stringify({ ...context, source: SOURCE });
-  const source = `"source":${JSON.stringify(SOURCE)}`;
+  const name = sighting.x_threatbus_source;
+  if (!isObject(context)) return JSON.stringify({ value: context ?? null, source: name });
+  if (Object.hasOwn(context, "source")) return JSON.stringify({ ...context, source: name });
+  const source = `"source":${JSON.stringify(name)}`;
   if (Object.keys(context).length === 0) return `{${source}}`;
   const text = contextJson(sighting);
   const end = text.lastIndexOf("}");

@@ -120,24 +120,35 @@ export class LiveValues {
   }
 
   /**
+   * Lets `indicatorId` hold exactly the values of `iocs`: those it held and
+   * `iocs` lacks are taken from it (an edited indicator), the others added;
+   * returns the changes, those of the values taken first.
+   */
+  replace(indicatorId: string, iocs: readonly PointIoc[]): LiveChange[] {
+    const changes: LiveChange[] = [];
+    const held = this.#keysOf.get(indicatorId);
+    if (held !== undefined) {
+      const kept = new Set(iocs.map((ioc) => liveValueKey(ioc.value, ioc.type)));
+      for (const key of held) {
+        if (kept.has(key)) continue;
+        held.delete(key);
+        changes.push(this.#release(indicatorId, key));
+      }
+      if (held.size === 0) this.#keysOf.delete(indicatorId);
+    }
+    changes.push(...this.add(indicatorId, iocs));
+    return changes;
+  }
+
+  /**
    * Takes every value of `indicatorId` away from it; returns the changes.
    * Values of `iocs` that no indicator holds are removed too: a matcher keeps
    * its entries across restarts of the bridge, so a withdrawal may name values
    * added before this table began.
    */
   remove(indicatorId: string, iocs: readonly PointIoc[] = []): LiveChange[] {
-    const changes: LiveChange[] = [];
     const held = this.#keysOf.get(indicatorId) ?? new Set<string>();
-    for (const key of held) {
-      const entry = this.#entries.get(key) as Entry;
-      entry.refs.splice(entry.refs.indexOf(indicatorId), 1);
-      if (entry.refs.length === 0) {
-        this.#entries.delete(key);
-        changes.push({ op: "remove", ioc: entry.ioc, refs: [] });
-      } else {
-        changes.push({ op: "refs", ioc: entry.ioc, refs: [...entry.refs] });
-      }
-    }
+    const changes = [...held].map((key) => this.#release(indicatorId, key));
     this.#keysOf.delete(indicatorId);
     const seen = new Set(held);
     for (const ioc of iocs) {
@@ -147,6 +158,15 @@ export class LiveValues {
       changes.push({ op: "remove", ioc, refs: [] });
     }
     return changes;
+  }
+
+  /** Takes the value of `key` from `indicatorId` (the caller updates `#keysOf`). */
+  #release(indicatorId: string, key: string): LiveChange {
+    const entry = this.#entries.get(key) as Entry;
+    entry.refs.splice(entry.refs.indexOf(indicatorId), 1);
+    if (entry.refs.length > 0) return { op: "refs", ioc: entry.ioc, refs: [...entry.refs] };
+    this.#entries.delete(key);
+    return { op: "remove", ioc: entry.ioc, refs: [] };
   }
 }
 

@@ -17,6 +17,13 @@ export const COUNTERS = [
   "sink_dropped_lines",
   "live_iocs_skipped",
   "sink_resent_lines",
+  "indicators_skipped_expired",
+  "indicators_skipped_duplicate",
+  "indicators_edited",
+  "live_indicators_expired",
+  "indicator_memory_forgotten",
+  "live_sightings_held_back",
+  "live_sightings_unknown_indicator",
 ] as const;
 export type CounterName = typeof COUNTERS[number];
 
@@ -25,7 +32,7 @@ export const SUMMARIES = ["retro_matches_per_ioc", "retro_query_time_per_ioc"] a
 export type SummaryName = typeof SUMMARIES[number];
 
 /** Gauges keep their value across reports. */
-export const GAUGES = ["retro_match_backlog"] as const;
+export const GAUGES = ["retro_match_backlog", "indicator_memory_ids"] as const;
 export type GaugeName = typeof GAUGES[number];
 
 /** The counters the original reported; the others are this program's additions. */

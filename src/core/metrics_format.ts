@@ -129,9 +129,26 @@ const METRIC_INFO = {
   sink_dropped_lines: { help: "Sighting lines the sink dropped." },
   live_iocs_skipped: { help: "IoCs of indicators that the live matcher cannot hold (retro only)." },
   sink_resent_lines: { help: "Sighting lines written again to a restarted sink (at-least-once)." },
+  indicators_skipped_expired: { help: "Indicators skipped, by reason." },
+  indicators_skipped_duplicate: { help: "Indicators skipped, by reason." },
+  indicators_edited: { help: "Newer versions of known indicators that replaced the old one." },
+  live_indicators_expired: {
+    help: "Indicators that left the live matcher as their valid_until or indicator_max_age passed.",
+  },
+  indicator_memory_forgotten: {
+    help: "Indicator ids forgotten to stay within indicator_dedup_max_ids.",
+  },
+  live_sightings_held_back: {
+    help:
+      "Live matches held back by live_sightings_per_ioc_per_minute (summed up in one sighting).",
+  },
+  live_sightings_unknown_indicator: {
+    help: "Live matches of a value no known indicator holds (placeholder reference).",
+  },
   retro_matches_per_ioc: { help: "Sightings found per retro query." },
   retro_query_time_per_ioc: { help: "Duration of each retro query.", unit: "seconds" },
   retro_match_backlog: { help: "Retro queries waiting or running." },
+  indicator_memory_ids: { help: "Indicator ids remembered to tell re-sent and edited ones." },
 } as const satisfies Record<CounterName | SummaryName | GaugeName, MetricInfo>;
 
 // Counters that split one figure by a reason become one family with a label.

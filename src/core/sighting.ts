@@ -7,6 +7,16 @@ export type MatchType = "RETRO" | "LIVE";
 /** The placeholder reference the original used for matches without an indicator. */
 export const UNKNOWN_INDICATOR_REF = "note--00000000-0000-4000-8000-000000000000";
 
+/**
+ * How retro matches become sightings (`sighting_aggregation`): `none`, one
+ * sighting per event; `per_query`, one per indicator and query, with `count`.
+ */
+export const SIGHTING_AGGREGATIONS = ["none", "per_query"] as const;
+export type SightingAggregation = typeof SIGHTING_AGGREGATIONS[number];
+
+/** The largest `count` STIX 2.1 allows a sighting. */
+export const MAX_SIGHTING_COUNT = 999_999_999;
+
 /** A STIX-2.1 sighting as this bridge emits it (PROTOCOL.md section 2). */
 export interface Sighting {
   readonly type: "sighting";
@@ -15,11 +25,16 @@ export interface Sighting {
   readonly created: string;
   readonly modified: string;
   readonly sighting_of_ref: string;
+  /** Matches one sighting stands for; absent: one. */
+  readonly count?: number;
+  readonly first_seen?: string;
   readonly last_seen?: string;
   readonly x_threatbus_sighting_context: unknown;
   readonly x_threatbus_indicator?: Indicator;
   readonly x_threatbus_indicator_value?: string;
   readonly x_threatbus_match_type: MatchType;
+  /** Which app made the sighting (`source`), as MISP records it. */
+  readonly x_threatbus_source: string;
 }
 
 /** What every sighting needs besides the match itself. */
@@ -28,35 +43,55 @@ export interface SightingStamp {
   readonly uuid: string;
   /** Creation time, wall-clock milliseconds. */
   readonly createdMs: number;
+  /** The `x_threatbus_source`. */
+  readonly source: string;
 }
 
-/** Builds the sighting for one retro query result (PROTOCOL.md section 2). */
+/**
+ * The matches a sighting of several stands for: how many, and the times of
+ * the earliest and latest of them (undefined when none carried a time). The
+ * sighting's context is one of them.
+ */
+export interface SeenSpan {
+  readonly count: number;
+  readonly firstSeen: string | undefined;
+  readonly lastSeen: string | undefined;
+}
+
+/**
+ * Builds the sighting for one retro query result (PROTOCOL.md section 2), or
+ * with `span` for several results of which `event` is one.
+ */
 export function retroSighting(
   indicator: Indicator,
   event: Readonly<Record<string, unknown>>,
   stamp: SightingStamp,
+  span?: SeenSpan,
 ): Sighting {
   return {
-    ...baseSighting(indicator.id, event, stamp),
+    ...baseSighting(indicator.id, event, stamp, span),
     x_threatbus_indicator: indicator,
     x_threatbus_match_type: "RETRO",
+    x_threatbus_source: stamp.source,
   };
 }
 
 /**
- * Builds the sighting for one live matcher result; `ref` absent means unknown,
- * `value` absent (an indicator withdrawn before its match arrived) leaves out
- * the indicator value.
+ * Builds the sighting for one live matcher result, or with `span` for
+ * several; `ref` absent means unknown, `value` absent (an indicator withdrawn
+ * before its match arrived) leaves out the indicator value.
  */
 export function liveSighting(
   match: { readonly ref: string | undefined; readonly value: string | undefined },
   event: Readonly<Record<string, unknown>>,
   stamp: SightingStamp,
+  span?: SeenSpan,
 ): Sighting {
   return {
-    ...baseSighting(match.ref ?? UNKNOWN_INDICATOR_REF, event, stamp),
+    ...baseSighting(match.ref ?? UNKNOWN_INDICATOR_REF, event, stamp, span),
     ...(match.value === undefined ? {} : { x_threatbus_indicator_value: match.value }),
     x_threatbus_match_type: "LIVE",
+    x_threatbus_source: stamp.source,
   };
 }
 
@@ -64,9 +99,13 @@ function baseSighting(
   ref: string,
   event: Readonly<Record<string, unknown>>,
   stamp: SightingStamp,
+  span: SeenSpan | undefined,
 ) {
   const created = formatStixTime(stamp.createdMs);
-  const lastSeen = eventTimestamp(event);
+  // The event's own time for both ends, so MISP shows when it happened, not when it was found.
+  const seen = eventTimestamp(event);
+  const firstSeen = span === undefined ? seen : span.firstSeen;
+  const lastSeen = span === undefined ? seen : span.lastSeen;
   return {
     type: "sighting",
     spec_version: "2.1",
@@ -74,6 +113,8 @@ function baseSighting(
     created,
     modified: created,
     sighting_of_ref: ref,
+    ...(span === undefined ? {} : { count: Math.min(span.count, MAX_SIGHTING_COUNT) }),
+    ...(firstSeen === undefined ? {} : { first_seen: firstSeen }),
     ...(lastSeen === undefined ? {} : { last_seen: lastSeen }),
     x_threatbus_sighting_context: event,
   } as const;

@@ -12,6 +12,7 @@ export const SKIP_REASONS = [
   "invalid-value",
   "withdrawn",
   "duplicate",
+  "expired",
 ] as const;
 export type SkipReason = typeof SKIP_REASONS[number];
 
@@ -22,6 +23,7 @@ const SKIP_LABELS: Readonly<Record<SkipReason, string>> = {
   "invalid-value": "invalid value",
   withdrawn: "withdrawn",
   duplicate: "duplicate IoC",
+  expired: "expired",
 };
 
 /** How one query ended; "stopped" means killed because the sweep was interrupted. */

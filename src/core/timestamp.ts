@@ -48,3 +48,12 @@ function formatUtc(wholeSecondsMs: number, fraction: string): string {
 export function formatStixTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
+
+/**
+ * Milliseconds since the Unix epoch of a timestamp {@linkcode normalizeTimestamp}
+ * reads (fractions below a millisecond dropped); undefined when it is none.
+ */
+export function parseTimestampMs(value: unknown): number | undefined {
+  const text = normalizeTimestamp(value);
+  return text === undefined ? undefined : Date.parse(text);
+}

@@ -16,6 +16,9 @@ const settings: BridgeSettings = {
   retroBatchSize: 1,
   shutdownGraceMs: 1000,
   backendName: "VAST",
+  source: "VAST",
+  sightingAggregation: "none",
+  indicators: { dedupWindowMs: 86_400_000, maxRememberedIds: 100_000 },
 };
 
 function indicatorFrame(id: string, pattern: string, extra: Record<string, unknown> = {}) {
@@ -168,7 +171,10 @@ function liveLine(value: string, ref: string, event: Record<string, unknown>): s
   return JSON.stringify({ indicator: { value, context }, type: "zeek.dns", event });
 }
 
-const liveSettings: BridgeSettings = { ...settings, live: { matcherName: "threatbus-live" } };
+const liveSettings: BridgeSettings = {
+  ...settings,
+  live: { matcherName: "threatbus-live", sightingsPerIocPerMinute: 0, maxAgeMs: 0 },
+};
 
 Deno.test("live matching: IoCs go to the matcher, matches come back LIVE next to RETRO", async () => {
   const backend = new FakeBackend({ "evil.com": ['{"ts":"2021-03-01T10:00:00Z","n":1}'] });

@@ -12,7 +12,7 @@ const sighting = retroSighting(
     pattern: "[ipv4-addr:value = '6.6.6.6']",
   },
   { ts: "2021-03-01T10:00:00Z", resp_h: "6.6.6.6" },
-  { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0 },
+  { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0, source: "VAST" },
 );
 
 Deno.test("without a transformer the sighting goes to the sink as it is", async () => {

@@ -49,7 +49,13 @@ function setup() {
       sightings.push(sighting);
       return Promise.resolve();
     },
-  }, { matcherName: "threatbus", backoff: { initialMs: 1000, maxMs: 1000 } });
+  }, {
+    matcherName: "threatbus",
+    source: "VAST",
+    sightingsPerIocPerMinute: 0,
+    maxAgeMs: 0,
+    backoff: { initialMs: 1000, maxMs: 1000 },
+  });
   const controller = new AbortController();
   return {
     backend,

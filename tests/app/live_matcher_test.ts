@@ -8,6 +8,8 @@ import { FakeBackend, recordingLogger, until } from "../fakes.ts";
 
 const ID_A = "indicator--46b3f973-5c03-41fc-9efe-49598a267a35";
 const ID_B = "indicator--0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10";
+const ID_C = "indicator--00000000-0000-4000-8000-00000000000c";
+const ID_D = "indicator--00000000-0000-4000-8000-00000000000d";
 
 function indicator(id: string, value: string): Indicator {
   return { type: "indicator", id, pattern: `[domain-name:value = '${value}']` };
@@ -36,7 +38,13 @@ function setup(options: Partial<LiveMatcherOptions> = {}) {
       await gate;
       sightings.push(sighting);
     },
-  }, { matcherName: "threatbus", ...options });
+  }, {
+    matcherName: "threatbus",
+    source: "VAST",
+    sightingsPerIocPerMinute: 0,
+    maxAgeMs: 0,
+    ...options,
+  });
   const controller = new AbortController();
   return {
     backend,
@@ -80,10 +88,12 @@ Deno.test("each match becomes a LIVE sighting; unusable lines are logged and ski
     created: "2021-04-01T10:00:00.000Z",
     modified: "2021-04-01T10:00:00.000Z",
     sighting_of_ref: ID_A,
+    first_seen: "2021-03-01T09:00:00.5Z",
     last_seen: "2021-03-01T09:00:00.5Z",
     x_threatbus_sighting_context: event,
     x_threatbus_indicator_value: "evil.com",
     x_threatbus_match_type: "LIVE",
+    x_threatbus_source: "VAST",
   });
   equal(second?.sighting_of_ref, "note--00000000-0000-4000-8000-000000000000");
   equal(second?.x_threatbus_indicator_value, "6.6.6.6");
@@ -180,7 +190,8 @@ Deno.test("matcher updates are bounded in concurrency and ordered per value", as
   ok(await t.live.add(a, [{ type: "domain", value: "a.com" }], signal));
   ok(await t.live.remove(a, [{ type: "domain", value: "a.com" }], signal));
   ok(await t.live.add(b, [{ type: "domain", value: "b.com" }], signal));
-  ok(await t.live.add(b, [{ type: "domain", value: "c.com" }], signal));
+  // Another indicator: a second add of the same one would replace its values.
+  ok(await t.live.add(indicator(ID_C, "c.com"), [{ type: "domain", value: "c.com" }], signal));
   // The removal of a.com waits for its add; b.com takes the free slot.
   deepEqual(t.backend.matcherCalls, [
     { op: "add", matcher: "threatbus", value: "a.com", ref: ID_A },
@@ -224,8 +235,15 @@ Deno.test("callers wait when updates back up; shutdown drops the queued ones", a
   const { promise: gate, resolve: open } = Promise.withResolvers<void>();
   t.backend.updateGate = gate;
   const signal = t.controller.signal;
+  // One indicator each: a second add of the same one would replace its values.
+  const ids: Record<string, string> = {
+    "one.com": ID_A,
+    "two.com": ID_B,
+    "three.com": ID_C,
+    "four.com": ID_D,
+  };
   const add = (value: string) =>
-    t.live.add(indicator(ID_A, value), [{ type: "domain", value }], signal);
+    t.live.add(indicator(ids[value] as string, value), [{ type: "domain", value }], signal);
   ok(await add("one.com"));
   ok(await add("two.com"));
   let third: boolean | undefined;

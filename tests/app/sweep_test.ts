@@ -144,6 +144,8 @@ function setup(
       concurrency: 4,
       retries: 0,
       batchSize: 1,
+      source: "VAST",
+      aggregation: "none",
       dryRun: false,
       ...options.settings,
     },
@@ -197,6 +199,7 @@ Deno.test("each distinct IoC of a file is queried once, with the configured limi
     "invalid-value": 1,
     withdrawn: 0,
     duplicate: 3,
+    expired: 0,
   });
   equal(figures.queries, 2);
   equal(figures.ok, 2);

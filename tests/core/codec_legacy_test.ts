@@ -14,7 +14,11 @@ import {
 import type { WireCodec } from "../../src/core/wire_codec.ts";
 import { decodeLegacySighting } from "../emulators/legacy/legacy_sighting.ts";
 
-const STAMP = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: Date.UTC(2022, 4, 16, 8) };
+const STAMP = {
+  uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10",
+  createdMs: Date.UTC(2022, 4, 16, 8),
+  source: "VAST",
+};
 
 function intelFrame(id: string, indicator: string[], type = "DOMAIN", operation = "ADD") {
   return {

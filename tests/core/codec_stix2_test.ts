@@ -48,7 +48,7 @@ Deno.test("sightings go out on stix2/sighting", () => {
   const sighting = retroSighting(
     { ...indicator, type: "indicator" },
     { ts: "2021-03-01T10:00:00Z" },
-    { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0 },
+    { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0, source: "VAST" },
   );
   const frame = encodeStix2Sighting(sighting);
   equal(frame.topic, "stix2/sighting");

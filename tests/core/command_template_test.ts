@@ -74,7 +74,7 @@ Deno.test("unquoted shell operators are reported, quoted ones are not", () => {
 });
 
 Deno.test("placeholder values come from the sighting", () => {
-  const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0 };
+  const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0, source: "VAST" };
   const indicator = {
     type: "indicator" as const,
     id: "indicator--46b3f973-5c03-41fc-9efe-49598a267a35",
@@ -91,7 +91,7 @@ Deno.test("placeholder values come from the sighting", () => {
 });
 
 Deno.test("the %ioc of a compound indicator's retro sighting is the value its event shows", () => {
-  const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0 };
+  const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: 0, source: "VAST" };
   const indicator = {
     type: "indicator" as const,
     id: "indicator--46b3f973-5c03-41fc-9efe-49598a267a35",

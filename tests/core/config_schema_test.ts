@@ -51,6 +51,10 @@ Deno.test("defaults match the original's documented defaults", () => {
     max_result_line_bytes: 16 * 1024 * 1024,
     zmtp_heartbeat_interval: 2,
     zmtp_heartbeat_timeout: 6,
+    sighting_aggregation: "none",
+    live_sightings_per_ioc_per_minute: 0,
+    indicator_dedup_window: 86_400,
+    indicator_dedup_max_ids: 100_000,
   });
   assert.ok(Object.isFrozen(DEFAULT_CONFIG.logging));
 });

@@ -44,6 +44,14 @@ Deno.test("the line starts exactly like the section 7 example, extras follow", (
     "sink_dropped_lines",
     "live_iocs_skipped",
     "sink_resent_lines",
+    "indicators_skipped_expired",
+    "indicators_skipped_duplicate",
+    "indicators_edited",
+    "live_indicators_expired",
+    "indicator_memory_forgotten",
+    "live_sightings_held_back",
+    "live_sightings_unknown_indicator",
+    "indicator_memory_ids",
   ]);
   equal(point.timestampNs, 1617271200000000000n);
 });

@@ -18,7 +18,11 @@ const indicator: Indicator = {
   pattern: "[domain-name:value = 'evil.com']",
   pattern_type: "stix",
 };
-const stamp = { uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10", createdMs: Date.UTC(2021, 3, 1, 10) };
+const stamp = {
+  uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10",
+  createdMs: Date.UTC(2021, 3, 1, 10),
+  source: "VAST",
+};
 
 Deno.test("retroSighting carries the indicator, the event and its time", () => {
   const event = { ts: "2009-11-18T08:00:21.486539", query: "evil.com" };
@@ -29,10 +33,12 @@ Deno.test("retroSighting carries the indicator, the event and its time", () => {
     created: "2021-04-01T10:00:00.000Z",
     modified: "2021-04-01T10:00:00.000Z",
     sighting_of_ref: indicator.id,
+    first_seen: "2009-11-18T08:00:21.486539Z",
     last_seen: "2009-11-18T08:00:21.486539Z",
     x_threatbus_sighting_context: event,
     x_threatbus_indicator: indicator,
     x_threatbus_match_type: "RETRO",
+    x_threatbus_source: "VAST",
   });
 });
 
@@ -89,9 +95,9 @@ Deno.test("sightingJson and contextJson splice the raw line in, byte for byte as
         id: "indicator--00000000-0000-4000-8000-000000000001",
         pattern: "[ipv4-addr:value = '6.6.6.6']",
       } as const;
-      const plain = retroSighting(indicator, parsed, { uuid: "u", createdMs: 0 });
+      const plain = retroSighting(indicator, parsed, { uuid: "u", createdMs: 0, source: "VAST" });
       const raw = withRawContext(
-        retroSighting(indicator, parsed, { uuid: "u", createdMs: 0 }),
+        retroSighting(indicator, parsed, { uuid: "u", createdMs: 0, source: "VAST" }),
         line,
       );
       equal(sightingJson(raw), JSON.stringify(plain));
@@ -111,7 +117,7 @@ Deno.test("the raw line keeps 64-bit numbers; a copied sighting with a new conte
         pattern: "[x:y = 'z']",
       },
       JSON.parse(line),
-      { uuid: "u", createdMs: 0 },
+      { uuid: "u", createdMs: 0, source: "VAST" },
     ),
     line,
   );

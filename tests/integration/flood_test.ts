@@ -29,6 +29,9 @@ Deno.test("a flood of 20,000 indicators: all read, the backlog shows, duplicates
       // The fast stand-in answers every query with one fixed event that shows
       // no IoC, which a batch cannot attribute: count single queries here.
       retro_match_batch_size: 1,
+      // Every copy is a re-send of the same version; with no dedup window it is
+      // queried again unless a query of it still waits, which is what this counts.
+      indicator_dedup_window: 0,
     },
     fastVast: { gated: true },
   });

@@ -99,10 +99,12 @@ testBothBackends(
       created: "",
       modified: "",
       sighting_of_ref: published.id,
+      first_seen: "2021-03-01T10:00:00.123456Z",
       last_seen: "2021-03-01T10:00:00.123456Z",
       x_threatbus_sighting_context: event,
       x_threatbus_indicator_value: "evil.com",
       x_threatbus_match_type: "LIVE",
+      x_threatbus_source: backend === "tenzir" ? "Tenzir" : "VAST",
     });
     const status = await s.bridge.stop("SIGTERM");
     equal(status.code, 0, s.bridge.stderr);

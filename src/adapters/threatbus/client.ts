@@ -56,6 +56,8 @@ export class ThreatBusClient implements ThreatBus {
   #inbound: ThreatBusInbound | undefined;
   #starting: Promise<ThreatBusSubscription | undefined> | undefined;
   #heartbeat: Promise<void> | undefined;
+  /** Only the first subscription asks for history: a re-subscription would replay it all. */
+  #snapshotAsked = false;
   #iterating = false;
   #closing: Promise<void> | undefined;
 
@@ -183,11 +185,13 @@ export class ThreatBusClient implements ThreatBus {
     for (let attempt = 1;; attempt++) {
       const delayMs = backoffDelay(attempt - 1, this.#backoff);
       try {
-        const { subscription, hint } = await this.#requestSubscription(signal);
+        const snapshot = this.#snapshotAsked ? 0 : this.#snapshot;
+        const { subscription, hint } = await this.#requestSubscription(snapshot, signal);
+        this.#snapshotAsked = true;
         this.#logger.info("Subscribed to Threat Bus", {
           endpoint: this.#endpoint,
           topic: this.#topic,
-          snapshot: this.#snapshot,
+          snapshot,
           p2p: subscription.p2p,
           broker: hint.broker,
           attempt,
@@ -210,10 +214,11 @@ export class ThreatBusClient implements ThreatBus {
   }
 
   async #requestSubscription(
+    snapshot: number,
     signal: AbortSignal,
   ): Promise<{ subscription: ThreatBusSubscription; hint: BrokerFormatHint }> {
     const reply = await this.#management.request(
-      { action: "subscribe", topic: this.#topic, snapshot: this.#snapshot },
+      { action: "subscribe", topic: this.#topic, snapshot },
       signal,
     );
     const subscription = parseSubscribeReply(reply, this.#hostname);

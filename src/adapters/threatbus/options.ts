@@ -21,7 +21,10 @@ export interface ThreatBusOptions {
    * another one is logged with a hint. Default `stix2`.
    */
   readonly format?: WireFormat | undefined;
-  /** Days of history to ask for; 0 asks for none. */
+  /**
+   * Days of history the first subscription asks for; 0 asks for none. A
+   * re-subscription (after a lost broker) asks for none.
+   */
   readonly snapshot: number;
   readonly logger: Logger;
   readonly clock: Clock;

@@ -11,8 +11,8 @@ import { iocQueryText } from "../../core/ioc.ts";
 import { attemptBatch } from "./batch_attempt.ts";
 import {
   type FinishedJob,
-  reportRetroLine,
   type RetroJob,
+  retroReports,
   type RetroRun,
   type StartedQuery,
   startQuery,
@@ -92,7 +92,9 @@ async function runBatch(
   for (const [index, job] of jobs.entries()) {
     if (attempt.tainted.has(index)) continue;
     const lines = attempt.lines.get(index) ?? [];
-    for (const { line, event } of lines) await reportRetroLine(job, event, line, run);
+    const reports = retroReports(job, run);
+    for (const { line, event } of lines) await reports.line(event, line);
+    await reports.end();
     metrics.observe("retro_matches_per_ioc", lines.length);
     metrics.observe("retro_query_time_per_ioc", attempt.seconds);
     log.debug("Retro query finished", {

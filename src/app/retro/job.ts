@@ -1,8 +1,14 @@
-import type { Indicator } from "../../core/indicator.ts";
+import { type Indicator, validUntilMs } from "../../core/indicator.ts";
 import { type IocQuery, iocQueryKey } from "../../core/ioc.ts";
 import type { MetricsRegistry } from "../../core/metrics.ts";
 import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
-import { retroSighting, type Sighting, withRawContext } from "../../core/sighting.ts";
+import {
+  retroSighting,
+  type Sighting,
+  type SightingAggregation,
+  withRawContext,
+} from "../../core/sighting.ts";
+import { SightingAggregate } from "../../core/sighting_aggregate.ts";
 import type { Backoff } from "../../async/backoff.ts";
 import type { Backend, Clock, Logger } from "../../ports.ts";
 import type { NodeState } from "./backend_watch.ts";
@@ -17,6 +23,8 @@ export interface RetroJob {
   readonly solo?: boolean | undefined;
   /** How it may share a query; undefined: it cannot. */
   readonly shape: BatchShape | undefined;
+  /** The indicator's `valid_until` (epoch ms): a job still waiting then is not queried. */
+  readonly validUntilMs: number | undefined;
 }
 
 /** The job of `indicator`'s `query`. */
@@ -26,6 +34,7 @@ export function retroJob(indicator: Indicator, query: IocQuery): RetroJob {
     indicator,
     query,
     shape: batchShape(query),
+    validUntilMs: validUntilMs(indicator),
   };
 }
 
@@ -74,6 +83,19 @@ export function takeRetroJobs(
   return jobs;
 }
 
+/** Splits `jobs` into those still valid at `nowMs` and those whose `valid_until` has passed. */
+export function partitionExpired(
+  jobs: readonly RetroJob[],
+  nowMs: number,
+): { valid: RetroJob[]; expired: RetroJob[] } {
+  const valid: RetroJob[] = [];
+  const expired: RetroJob[] = [];
+  for (const job of jobs) {
+    (job.validUntilMs === undefined || job.validUntilMs > nowMs ? valid : expired).push(job);
+  }
+  return { valid, expired };
+}
+
 /** How a job's query ended, as `RetroQueryResult` tells it. */
 export interface RetroJobEnd {
   readonly status: "ok" | "timeout" | "failed" | "stopped";
@@ -116,6 +138,10 @@ export interface RetroRun {
   /** Delivers one sighting; must not throw for delivery problems it can log. */
   readonly report: (sighting: Sighting) => Promise<void>;
   readonly limits: RetroLimits;
+  /** The sightings' `x_threatbus_source`. */
+  readonly source: string;
+  /** One sighting per result line, or one per job and query. */
+  readonly aggregation: SightingAggregation;
   readonly signal: AbortSignal;
   /**
    * After a refused query: whether the node is up (the failure counts) or
@@ -144,13 +170,44 @@ export function startQuery<Outcome>(
   return { underWay: underWay.promise, outcome };
 }
 
-/** Reports the RETRO sighting of `job` for one result `line` and the event parsed from it. */
-export function reportRetroLine(
-  job: RetroJob,
-  event: Record<string, unknown>,
-  line: string,
-  run: RetroRun,
-): Promise<void> {
-  const stamp = { uuid: run.newUuid(), createdMs: run.clock.now() };
-  return run.report(withRawContext(retroSighting(job.indicator, event, stamp), line));
+/** How one query of a job reports its result lines: each as it comes, or all at its end. */
+export interface RetroReports {
+  /** One result `line` and the event parsed from it. */
+  line(event: Record<string, unknown>, line: string): Promise<void>;
+  /** The query ended (however it ended): reports what is left to report. */
+  end(): Promise<void>;
+}
+
+/**
+ * The reports of one query of `job`: with aggregation `none` a RETRO sighting
+ * per line; with `per_query` one sighting at the end for all of them, with
+ * their `count`, the earliest and latest event time, the first line as context.
+ */
+export function retroReports(job: RetroJob, run: RetroRun): RetroReports {
+  if (run.aggregation === "none") {
+    return {
+      line: (event, line) =>
+        run.report(withRawContext(retroSighting(job.indicator, event, stamp(run)), line)),
+      end: () => Promise.resolve(),
+    };
+  }
+  const aggregate = new SightingAggregate();
+  return {
+    line: (event, line) => {
+      aggregate.add(event, line);
+      return Promise.resolve();
+    },
+    end: () => {
+      const matches = aggregate.result();
+      if (matches === undefined) return Promise.resolve();
+      const sighting = retroSighting(job.indicator, matches.event, stamp(run), matches.span);
+      return run.report(
+        matches.line === undefined ? sighting : withRawContext(sighting, matches.line),
+      );
+    },
+  };
+}
+
+function stamp(run: RetroRun) {
+  return { uuid: run.newUuid(), createdMs: run.clock.now(), source: run.source };
 }

@@ -11,6 +11,7 @@ export type { RetroMatcherOptions } from "./options.ts";
 import { startBatchQuery } from "./batch_query.ts";
 import {
   type FinishedJob,
+  partitionExpired,
   type RetroJob,
   retroJob,
   type RetroJobEnd,
@@ -37,6 +38,8 @@ export interface RetroMatcherDeps {
   readonly report: (sighting: Sighting) => Promise<void>;
   /** Told how every started query ended, for callers that keep score. */
   readonly onFinished?: ((result: RetroQueryResult) => void) | undefined;
+  /** Told of each queued query dropped unstarted because its indicator's `valid_until` passed. */
+  readonly onExpired?: ((indicator: Indicator) => void) | undefined;
 }
 
 /** How one query of {@linkcode RetroMatcher} ended. */
@@ -81,7 +84,15 @@ export class RetroMatcher {
     this.#deps = deps;
     this.#settings = resolveRetroMatcherOptions(options);
     this.#log = deps.logger.child("retro");
-    const { maxEvents, timeoutSeconds, retries, retryBackoff, batchBufferBytes } = this.#settings;
+    const {
+      maxEvents,
+      timeoutSeconds,
+      retries,
+      retryBackoff,
+      batchBufferBytes,
+      source,
+      aggregation,
+    } = this.#settings;
     this.#run = {
       backend: deps.backend,
       clock: deps.clock,
@@ -90,6 +101,8 @@ export class RetroMatcher {
       metrics: deps.metrics,
       report: (sighting) => deps.report(sighting),
       limits: { maxEvents, timeoutSeconds, retries, retryBackoff, batchBufferBytes },
+      source,
+      aggregation,
       signal: this.#abort.signal,
       verifyBackend: () =>
         this.#settings.waitWhileBackendDown ? this.#watch.verify() : Promise.resolve("up"),
@@ -200,11 +213,27 @@ export class RetroMatcher {
       (now - this.#roundStartMs >= this.#settings.batchLingerMs && this.#starting === 0) ||
       this.#abort.signal.aborted;
     while (this.#tasks.size < this.#settings.concurrency && this.#queue.size > 0) {
-      const jobs = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
-      if (jobs === undefined) return this.#linger();
+      const taken = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
+      if (taken === undefined) return this.#linger();
       if (round) this.#roundStartMs = now;
-      this.#start(jobs);
+      const { valid, expired } = partitionExpired(taken, this.#deps.clock.now());
+      if (expired.length > 0) this.#dropExpired(expired);
+      if (valid.length > 0) this.#start(valid);
     }
+  }
+
+  /** Drops jobs whose indicator expired while they waited; logs and counts them. */
+  #dropExpired(jobs: readonly RetroJob[]): void {
+    for (const job of jobs) {
+      this.#deps.metrics.count("indicators_skipped_expired");
+      this.#log.info("Indicator expired while its retro query waited; not queried", {
+        indicator: job.indicator.id,
+        valid_until: job.indicator.valid_until,
+      });
+      this.#deps.onExpired?.(job.indicator);
+    }
+    this.#updateBacklog();
+    this.#settled.notify();
   }
 
   /** Runs the query of `jobs` in a slot; its outcome decides what happens to them. */

@@ -1,4 +1,5 @@
 import type { Resolved } from "../../core/resolved.ts";
+import type { SightingAggregation } from "../../core/sighting.ts";
 import { type Backoff, checkBackoff, DEFAULT_BACKOFF } from "../../async/backoff.ts";
 
 /** Limits of retro matching: the config's, then tuning knobs with the defaults they name. */
@@ -22,6 +23,10 @@ export interface RetroMatcherOptions {
    * as a per-query cap would mean something else for a batch.
    */
   readonly batchSize: number;
+  /** The `x_threatbus_source` of every sighting (`source`). */
+  readonly source: string;
+  /** A sighting per result line, or one per indicator and query (`sighting_aggregation`). */
+  readonly aggregation: SightingAggregation;
   /** Waits between attempts, holding the query's slot; default 1 s doubling to 30 s. */
   readonly retryBackoff?: Backoff | undefined;
   /**

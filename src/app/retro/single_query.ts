@@ -8,9 +8,9 @@ import { iocQueryText } from "../../core/ioc.ts";
 import { parseEventLine } from "../../core/sighting.ts";
 import type { RetroQueryOutcome } from "../../ports.ts";
 import {
-  reportRetroLine,
   type RetroJob,
   type RetroJobEnd,
+  retroReports,
   type RetroRun,
   type StartedQuery,
   startQuery,
@@ -173,9 +173,11 @@ async function attempt(
 ): Promise<AttemptEnd> {
   const { backend, clock, log, signal } = run;
   const { counts } = options;
+  const reports = retroReports(job, run);
   const started = clock.monotonic();
+  let end: AttemptEnd;
   try {
-    return await backend.retro(job.query, {
+    end = await backend.retro(job.query, {
       maxEvents: run.limits.maxEvents,
       timeoutSeconds: run.limits.timeoutSeconds,
       onStarted: options.onStarted,
@@ -192,17 +194,23 @@ async function attempt(
           return;
         }
         counts.sightings++;
-        await reportRetroLine(job, parsed.event, line, run);
+        await reports.line(parsed.event, line);
       },
     });
   } catch (error) {
-    if (!signal.aborted) return { status: "error", error: String(error) };
-    log.warning("Retro query stopped at shutdown", {
-      indicator: job.indicator.id,
-      sightings: counts.sightings,
-    });
-    return { status: "stopped" };
+    if (!signal.aborted) {
+      end = { status: "error", error: String(error) };
+    } else {
+      log.warning("Retro query stopped at shutdown", {
+        indicator: job.indicator.id,
+        sightings: counts.sightings,
+      });
+      end = { status: "stopped" };
+    }
   } finally {
     counts.querySeconds += (clock.monotonic() - started) / 1000;
   }
+  // Whatever ended it, the lines it printed count.
+  await reports.end();
+  return end;
 }

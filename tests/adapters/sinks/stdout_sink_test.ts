@@ -23,6 +23,7 @@ function sighting(n: number) {
   return retroSighting(indicator, { ts: "2021-03-01T10:00:00Z", n }, {
     uuid: "0f4a3c3e-7c0e-4f6b-9a57-3f4c8f1b2d10",
     createdMs: 0,
+    source: "VAST",
   });
 }
 

@@ -103,6 +103,8 @@ function matcher(
       timeoutSeconds: 0,
       retries: 0,
       batchSize: 1,
+      source: "VAST",
+      aggregation: "none",
       backendName: "VAST at localhost:42000",
       ...options,
     },

@@ -184,6 +184,8 @@ function pacedMatcher(
       timeoutSeconds: 0,
       retries: 0,
       batchSize: 8,
+      source: "VAST",
+      aggregation: "none",
       batchLingerMs: options.lingerMs ?? 25,
     },
   );

@@ -51,7 +51,15 @@ function matcher(backend: Backend, results: Finished[], concurrency = 2) {
       report: () => Promise.resolve(),
       onFinished: (result) => results.push({ ...result, ioc: result.query[0] as PointIoc }),
     },
-    { concurrency, maxEvents: 0, timeoutSeconds: 0, retries: 0, batchSize: 1 },
+    {
+      concurrency,
+      maxEvents: 0,
+      timeoutSeconds: 0,
+      retries: 0,
+      batchSize: 1,
+      source: "VAST",
+      aggregation: "none",
+    },
   );
 }
 
@@ -172,6 +180,8 @@ function retrying(backend: Backend, options: { retries: number; clock: FakeClock
       timeoutSeconds: 0,
       retries: options.retries,
       batchSize: 1,
+      source: "VAST",
+      aggregation: "none",
       retryBackoff: { initialMs: 1000, maxMs: 3000 },
     },
   );

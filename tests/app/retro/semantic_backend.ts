@@ -119,6 +119,8 @@ export async function sweep(
       timeoutSeconds: 0,
       retries: 0,
       batchSize: options.batchSize,
+      source: "VAST",
+      aggregation: "none",
       batchLingerMs: 0,
       batchBufferBytes: options.batchBufferBytes,
     },
