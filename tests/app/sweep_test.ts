@@ -487,3 +487,30 @@ Deno.test("a legacy sweep: intel is queried, unmatchable types and broken intel 
   equal(sighting?.x_threatbus_indicator?.x_threatbus_intel !== undefined, true);
   ok(logger.records.some((r) => r.level === "WARNING" && /EMAILSRC/.test(String(r.fields.reason))));
 });
+
+Deno.test("a sweep skips expired and revoked indicators; a revoked one's queued query is dropped", async () => {
+  const backend = new ScriptedBackend({ "evil.com": [EVENT_A], "6.6.6.6": [EVENT_IP] });
+  backend.hold();
+  const threatBus = new FakeThreatBus();
+  const { deps, clock, tally } = setup({ backend, threatBus, settings: { concurrency: 1 } });
+  const sweeping = sweepIndicators(deps, new AbortController().signal);
+  const past = new Date(clock.now() - 1000).toISOString();
+  const future = new Date(clock.now() + 86_400_000).toISOString();
+  for (
+    const body of [
+      indicatorJson(1, "[domain-name:value = 'evil.com']", { valid_until: future }),
+      indicatorJson(2, "[ipv4-addr:value = '6.6.6.6']"),
+      indicatorJson(2, "[ipv4-addr:value = '6.6.6.6']", { revoked: true }),
+      indicatorJson(3, "[ipv4-addr:value = '7.7.7.7']", { valid_until: past }),
+    ]
+  ) threatBus.inbound.push({ type: "indicator", body });
+  await until(() => tally.figures().indicatorsRead === 4);
+  await clock.advance(10_000);
+  backend.release();
+  const figures = await sweeping;
+  deepEqual(backend.calls.map((c) => c.ioc.value), ["evil.com"]);
+  equal(figures.queries, 1);
+  equal(figures.skipped.withdrawn, 1);
+  equal(figures.skipped.expired, 1);
+  deepEqual((deps.sink as MemorySink).sightings.map((s) => s.x_threatbus_source), ["VAST"]);
+});

@@ -162,3 +162,20 @@ Deno.test("ts: the event's ts, else timestamp, else last_seen, else creation, as
   };
   equal(formatPythonTime(sightingTime(transformed)), "2009-11-18 08:00:21+00:00");
 });
+
+Deno.test("the context's source is the sighting's source, as the config names it", () => {
+  const codec = legacyCodec();
+  const indicator = indicatorOf(codec, intelFrame("86", ["evil.com"]));
+  const stamp = { ...STAMP, source: "vast-dc1" };
+  const line = '{"ts":"2021-03-01T10:00:00Z","query":"evil.com"}';
+  const raw = withRawContext(retroSighting(indicator, JSON.parse(line), stamp), line);
+  deepEqual(JSON.parse(codec.encodeSighting(raw).body).context, {
+    ts: "2021-03-01T10:00:00Z",
+    query: "evil.com",
+    source: "vast-dc1",
+  });
+  const owned = retroSighting(indicator, { source: "zeek", a: 1 }, stamp);
+  deepEqual(JSON.parse(codec.encodeSighting(owned).body).context, { source: "vast-dc1", a: 1 });
+  const judged = decodeLegacySighting(codec.encodeSighting(raw).body);
+  ok(judged.ok);
+});

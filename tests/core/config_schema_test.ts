@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { sightingSource } from "../../src/core/backend_identity.ts";
 import { configKeyPaths, ConfigSchema, DEFAULT_CONFIG } from "../../src/core/config_schema.ts";
 import { validateConfig } from "../../src/core/config_validate.ts";
 
@@ -315,4 +316,39 @@ Deno.test("keys of the backend not chosen get one warning when set to non-defaul
     'config key "tenzir_context" has no effect with "backend: vast"; remove it',
   ]);
   assert.deepEqual(configOf({ vast: "vast.example:42000", matcher_name: "m" }).warnings, []);
+Deno.test("lifecycle durations take units or seconds; bad ones name the key", () => {
+  const config = configOf({ indicator_max_age: "30d", indicator_dedup_window: "12h" }).config;
+  assert.equal(config.indicator_max_age, 30 * 86_400);
+  assert.equal(config.indicator_dedup_window, 12 * 3600);
+  assert.equal(configOf({ indicator_dedup_window: 0 }).config.indicator_dedup_window, 0);
+  assert.equal(configOf({ indicator_max_age: null }).config.indicator_max_age, undefined);
+  assert.equal(DEFAULT_CONFIG.indicator_max_age, undefined, "off by default");
+  assert.match(
+    errorsOf({ indicator_max_age: "a month" }).join("\n"),
+    /"indicator_max_age": got "a month", expected a duration such as 30d/,
+  );
+  assert.match(errorsOf({ indicator_dedup_window: -1 }).join("\n"), /"indicator_dedup_window"/);
+});
+
+Deno.test("sighting_aggregation, the live cap and the dedup memory take only what they mean", () => {
+  const config = configOf({
+    sighting_aggregation: "PER_QUERY",
+    live_sightings_per_ioc_per_minute: 10,
+    indicator_dedup_max_ids: 0,
+  }).config;
+  assert.equal(config.sighting_aggregation, "per_query");
+  assert.equal(config.live_sightings_per_ioc_per_minute, 10);
+  assert.equal(config.indicator_dedup_max_ids, 0);
+  assert.match(errorsOf({ sighting_aggregation: "per_event" }).join("\n"), /none, per_query/);
+  assert.match(errorsOf({ live_sightings_per_ioc_per_minute: 1.5 }).join("\n"), /whole number/);
+  assert.match(errorsOf({ indicator_dedup_max_ids: -1 }).join("\n"), /indicator_dedup_max_ids/);
+});
+
+Deno.test("the sightings' source is the backend's product unless the config names one", () => {
+  assert.equal(sightingSource(DEFAULT_CONFIG), "VAST");
+  assert.equal(sightingSource(configOf({ backend: "tenzir" }).config), "Tenzir");
+  assert.equal(sightingSource(configOf({ backend: "tenzir", source: "mine" }).config), "mine");
+  assert.equal(sightingSource(configOf({ source: "vast-bridge-dc1" }).config), "vast-bridge-dc1");
+  assert.equal(sightingSource(configOf({ source: "" }).config), "VAST");
+  assert.match(errorsOf({ source: [] }).join("\n"), /"source"/);
 });

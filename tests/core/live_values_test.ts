@@ -87,4 +87,29 @@ Deno.test("valueOf finds a subnet by an address in it", () => {
   ]);
   equal(values.valueOf("indicator--a", { id: { orig_h: "10.1.2.3" } }), "10.0.0.0/8");
   equal(values.valueOf("indicator--a", { answers: ["192.0.2.1"] }), "a.com");
+Deno.test("replace gives an indicator exactly the new values: the ones it dropped leave or lose it", () => {
+  const values = new LiveValues();
+  values.add(A, [{ type: "domain", value: "old.com" }, { type: "domain", value: "kept.com" }]);
+  values.add(B, [{ type: "domain", value: "shared.com" }]);
+  values.replace(A, [{ type: "domain", value: "kept.com" }, {
+    type: "domain",
+    value: "shared.com",
+  }]);
+  deepEqual(values.refsOf("old.com"), []);
+  deepEqual(values.refsOf("shared.com"), [B, A]);
+  deepEqual(
+    values.replace(A, [{ type: "domain", value: "new.com" }]),
+    [
+      { op: "remove", ioc: { type: "domain", value: "kept.com" }, refs: [] },
+      { op: "refs", ioc: { type: "domain", value: "shared.com" }, refs: [B] },
+      { op: "add", ioc: { type: "domain", value: "new.com" }, refs: [A] },
+    ],
+    "what it dropped first, then what it gained",
+  );
+  deepEqual(values.replace(A, [{ type: "domain", value: "new.com" }]), [], "unchanged");
+  deepEqual(values.replace(A, []), [
+    { op: "remove", ioc: { type: "domain", value: "new.com" }, refs: [] },
+  ]);
+  equal(values.holds(A), false);
+  equal(values.size, 1);
 });

@@ -18,6 +18,8 @@ import {
   TEST_BACKENDS,
   type TestBackend,
 } from "./backends.ts";
+import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
+import { EVENTS_PATH } from "../fixtures/events_facts.ts";
 import { RUNTIME_PERMISSIONS } from "../../scripts/compile_plan.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -394,4 +396,13 @@ export async function pollUntil<T>(
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The fixture's events that any of `queries` returns, in file order, as `vast export json` prints them. */
+export async function fixtureEvents(...queries: string[]): Promise<Record<string, unknown>[]> {
+  const parsed = queries.map(parseQuery);
+  const lines = (await Deno.readTextFile(EVENTS_PATH)).split("\n").filter((l) => l !== "");
+  return lines.map((l) => JSON.parse(l))
+    .filter((row) => parsed.some((query) => matchesQuery(query, row.schema, row.event)))
+    .map((row) => row.event);
 }

@@ -8,22 +8,12 @@ import { vastQuery } from "../../src/core/vast_query.ts";
 import { decodeLegacySighting } from "../emulators/legacy/legacy_sighting.ts";
 import { normalizePythonTimestamp } from "../emulators/legacy/python_datetime.ts";
 import type { LegacySighting, ThreatBusEmulator } from "../emulators/threatbus_emulator.ts";
-import { matchesQuery, parseQuery } from "../emulators/vast_emulator_query.ts";
-import { EVENTS_FACTS, EVENTS_PATH } from "../fixtures/events_facts.ts";
+import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
 import { legacyIntel as intel } from "../fixtures/legacy_intel.ts";
-import { startScenario } from "./harness.ts";
+import { fixtureEvents as eventsOf, startScenario } from "./harness.ts";
 
 const ORIGINAL_CONFIG = new URL("../fixtures/original_config.yaml", import.meta.url);
 const LEGACY = { broker: { format: "legacy" }, config: { threatbus_format: "legacy" } } as const;
-
-/** The fixture's events that `query` returns, as `vast export json` prints them. */
-async function eventsOf(...queries: string[]): Promise<Record<string, unknown>[]> {
-  const parsed = queries.map(parseQuery);
-  const lines = (await Deno.readTextFile(EVENTS_PATH)).split("\n").filter((l) => l !== "");
-  return lines.map((l) => JSON.parse(l))
-    .filter((row) => parsed.some((query) => matchesQuery(query, row.schema, row.event)))
-    .map((row) => row.event);
-}
 
 /** What the broker made of every sighting: all accepted, none refused. */
 function accepted(emulator: ThreatBusEmulator): readonly LegacySighting[] {

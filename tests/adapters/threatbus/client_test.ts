@@ -387,3 +387,25 @@ Deno.test("a reply of the other format's shape is logged once per subscription w
     /^threatbus_format is stix2, but Threat Bus replied like a 2020\.x broker/,
   );
 });
+
+Deno.test("only the first subscription asks for the snapshot; a re-subscription asks for none", async () => {
+  const snapshot = [{ ...INDICATOR, id: "indicator--snap" }];
+  await using emulator = await ThreatBusEmulator.start({ snapshot });
+  await using t = openBus(emulator.manageEndpoint, { snapshot: 30 });
+  const first = await emulator.waitForSubscriber();
+  await waitUntil(() => t.frames.length === 1, "the snapshot");
+  emulator.forgetSubscriptions();
+  const second = await emulator.waitForSubscriber({ timeoutMs: 10_000 });
+  assert.notEqual(second, first);
+  await emulator.publishIndicator(INDICATOR);
+  await waitUntil(() => t.frames.length === 2, "the indicator on the new topic");
+  // The frames of the new topic come in order, so a replayed snapshot would be here by now.
+  assert.deepEqual(t.frames.map((frame) => JSON.parse(frame.body).id), [
+    "indicator--snap",
+    INDICATOR.id,
+  ]);
+  const subscribes = emulator.managementLog.filter((r) => r.action === "subscribe");
+  assert.deepEqual(subscribes.map((r) => [r.p2p, r.snapshot]), [[first, 30], [second, 0]]);
+  const subscribed = messages(t.records, "INFO", "Subscribed to Threat Bus");
+  assert.deepEqual(subscribed.map((r) => r.fields["snapshot"]), [30, 0]);
+});
