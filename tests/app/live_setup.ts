@@ -26,8 +26,23 @@ export function matchLine(
   return JSON.stringify({ indicator: { value, context }, type: "zeek.dns", event });
 }
 
+/** What {@linkcode setup} gives a test. */
+export interface LiveSetup {
+  readonly backend: FakeBackend;
+  readonly logger: ReturnType<typeof recordingLogger>;
+  readonly clock: FakeClock;
+  readonly metrics: MetricsRegistry;
+  readonly sightings: Sighting[];
+  readonly live: LiveMatcher;
+  readonly controller: AbortController;
+  /** Holds every delivery until the returned function is called. */
+  holdDelivery(): () => void;
+  /** Aborts the run and drains the matcher. */
+  stop(deadline?: AbortSignal): Promise<void>;
+}
+
 /** A live matcher on a fake backend and clock, with its sightings, logs and metrics at hand. */
-export function setup(options: Partial<LiveMatcherOptions> = {}) {
+export function setup(options: Partial<LiveMatcherOptions> = {}): LiveSetup {
   const backend = new FakeBackend();
   const logger = recordingLogger();
   const clock = new FakeClock();

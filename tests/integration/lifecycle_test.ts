@@ -21,7 +21,6 @@ import {
   startScenario,
 } from "./harness.ts";
 
-const ENDPOINT = "127.0.0.1:42000";
 const DOMAIN = EVENTS_FACTS.domain.value;
 const IPV4 = EVENTS_FACTS.ipv4.value;
 
