@@ -83,17 +83,27 @@ export function takeRetroJobs(
   return jobs;
 }
 
-/** Splits `jobs` into those still valid at `nowMs` and those whose `valid_until` has passed. */
-export function partitionExpired(
+/**
+ * The jobs of `jobs` whose indicator is still valid now; those whose
+ * `valid_until` passed while they waited are logged, counted and told to
+ * `onExpired`, and not queried.
+ */
+export function keepUnexpired(
   jobs: readonly RetroJob[],
-  nowMs: number,
-): { valid: RetroJob[]; expired: RetroJob[] } {
-  const valid: RetroJob[] = [];
-  const expired: RetroJob[] = [];
-  for (const job of jobs) {
-    (job.validUntilMs === undefined || job.validUntilMs > nowMs ? valid : expired).push(job);
-  }
-  return { valid, expired };
+  run: RetroRun,
+  onExpired: ((indicator: Indicator) => void) | undefined,
+): RetroJob[] {
+  const nowMs = run.clock.now();
+  return jobs.filter((job) => {
+    if (job.validUntilMs === undefined || job.validUntilMs > nowMs) return true;
+    run.metrics.count("indicators_skipped_expired");
+    run.log.info("Indicator expired while its retro query waited; not queried", {
+      indicator: job.indicator.id,
+      valid_until: job.indicator.valid_until,
+    });
+    onExpired?.(job.indicator);
+    return false;
+  });
 }
 
 /** How a job's query ended, as `RetroQueryResult` tells it. */

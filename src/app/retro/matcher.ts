@@ -11,7 +11,7 @@ export type { RetroMatcherOptions } from "./options.ts";
 import { startBatchQuery } from "./batch_query.ts";
 import {
   type FinishedJob,
-  partitionExpired,
+  keepUnexpired,
   type RetroJob,
   retroJob,
   type RetroJobEnd,
@@ -216,24 +216,13 @@ export class RetroMatcher {
       const taken = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
       if (taken === undefined) return this.#linger();
       if (round) this.#roundStartMs = now;
-      const { valid, expired } = partitionExpired(taken, this.#deps.clock.now());
-      if (expired.length > 0) this.#dropExpired(expired);
-      if (valid.length > 0) this.#start(valid);
+      const jobs = keepUnexpired(taken, this.#run, this.#deps.onExpired);
+      if (jobs.length < taken.length) {
+        this.#updateBacklog();
+        this.#settled.notify();
+      }
+      if (jobs.length > 0) this.#start(jobs);
     }
-  }
-
-  /** Drops jobs whose indicator expired while they waited; logs and counts them. */
-  #dropExpired(jobs: readonly RetroJob[]): void {
-    for (const job of jobs) {
-      this.#deps.metrics.count("indicators_skipped_expired");
-      this.#log.info("Indicator expired while its retro query waited; not queried", {
-        indicator: job.indicator.id,
-        valid_until: job.indicator.valid_until,
-      });
-      this.#deps.onExpired?.(job.indicator);
-    }
-    this.#updateBacklog();
-    this.#settled.notify();
   }
 
   /** Runs the query of `jobs` in a slot; its outcome decides what happens to them. */
