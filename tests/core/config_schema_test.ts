@@ -316,6 +316,8 @@ Deno.test("keys of the backend not chosen get one warning when set to non-defaul
     'config key "tenzir_context" has no effect with "backend: vast"; remove it',
   ]);
   assert.deepEqual(configOf({ vast: "vast.example:42000", matcher_name: "m" }).warnings, []);
+});
+
 Deno.test("lifecycle durations take units or seconds; bad ones name the key", () => {
   const config = configOf({ indicator_max_age: "30d", indicator_dedup_window: "12h" }).config;
   assert.equal(config.indicator_max_age, 30 * 86_400);

@@ -87,6 +87,8 @@ Deno.test("valueOf finds a subnet by an address in it", () => {
   ]);
   equal(values.valueOf("indicator--a", { id: { orig_h: "10.1.2.3" } }), "10.0.0.0/8");
   equal(values.valueOf("indicator--a", { answers: ["192.0.2.1"] }), "a.com");
+});
+
 Deno.test("replace gives an indicator exactly the new values: the ones it dropped leave or lose it", () => {
   const values = new LiveValues();
   values.add(A, [{ type: "domain", value: "old.com" }, { type: "domain", value: "kept.com" }]);
