@@ -4,6 +4,8 @@
  * check every sighting the bridge makes, whatever made it.
  */
 
+import { deepEqual, equal } from "node:assert/strict";
+
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const IDENTIFIER = new RegExp(`^[a-z][a-z0-9-]*--${UUID}$`);
 const SIGHTING_ID = new RegExp(`^sighting--${UUID}$`);
@@ -85,4 +87,20 @@ export function stixSightingProblems(value: unknown): string[] {
   const source = sighting.x_threatbus_source;
   need(typeof source === "string" && source !== "", `x_threatbus_source ${JSON.stringify(source)}`);
   return problems;
+}
+
+/**
+ * The sightings of `frames` (what a broker received), each checked to be a
+ * valid STIX 2.1 sighting whose `x_threatbus_source` is `source`.
+ */
+export function checkedSightings(
+  frames: readonly { readonly body: string }[],
+  source: string,
+): Record<string, unknown>[] {
+  return frames.map((frame) => {
+    const sighting = JSON.parse(frame.body);
+    deepEqual(stixSightingProblems(sighting), [], frame.body.slice(0, 300));
+    equal(sighting.x_threatbus_source, source);
+    return sighting;
+  });
 }

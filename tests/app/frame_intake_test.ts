@@ -3,6 +3,7 @@ import { FrameIntake } from "../../src/app/frame_intake.ts";
 import { RetroMatcher } from "../../src/app/retro/matcher.ts";
 import { stix2Codec } from "../../src/core/codec_stix2.ts";
 import { until } from "../fakes.ts";
+import { retroOptions } from "./retro/retro_options.ts";
 import { ID_A, ID_B, ID_C, setup as liveSetup } from "./live_setup.ts";
 
 const HOUR = 3_600_000;
@@ -19,15 +20,7 @@ function setup(options: { maxRememberedIds?: number } = {}) {
     newUuid: () => crypto.randomUUID(),
     metrics: t.metrics,
     report: () => Promise.resolve(),
-  }, {
-    concurrency: 1,
-    maxEvents: 0,
-    timeoutSeconds: 0,
-    retries: 0,
-    batchSize: 1,
-    source: "VAST",
-    aggregation: "none",
-  });
+  }, retroOptions());
   const intake = new FrameIntake({
     codec: stix2Codec(),
     metrics: t.metrics,

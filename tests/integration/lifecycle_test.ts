@@ -7,7 +7,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { vastQuery } from "../../src/core/vast_query.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
-import { stixSightingProblems } from "../stix_sighting.ts";
+import { checkedSightings } from "../stix_sighting.ts";
 import {
   freePort,
   indicator,
@@ -48,12 +48,7 @@ function exportOf(query: string): string[] {
 
 /** Every sighting the broker got, each checked as STIX 2.1 with the source. */
 function sightings(s: Scenario, source = "VAST"): Record<string, unknown>[] {
-  return s.emulator.received.map((frame) => {
-    const sighting = JSON.parse(frame.body);
-    deepEqual(stixSightingProblems(sighting), [], frame.body.slice(0, 300));
-    equal(sighting.x_threatbus_source, source);
-    return sighting;
-  });
+  return checkedSightings(s.emulator.received, source);
 }
 
 Deno.test("expired, revoked, re-sent and edited indicators: exactly the vast calls they need", async () => {

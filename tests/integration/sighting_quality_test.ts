@@ -11,7 +11,7 @@ import { vastQuery } from "../../src/core/vast_query.ts";
 import { EVENTS_FACTS } from "../fixtures/events_facts.ts";
 import { legacyIntel } from "../fixtures/legacy_intel.ts";
 import { parseInfluxLine } from "../influx_line.ts";
-import { stixMicros, stixSightingProblems } from "../stix_sighting.ts";
+import { checkedSightings, stixMicros, stixSightingProblems } from "../stix_sighting.ts";
 import {
   fixtureEvents,
   freePort,
@@ -33,12 +33,7 @@ const IPV4 = EVENTS_FACTS.ipv4.value;
 
 /** Every sighting the broker got, each checked as STIX 2.1 with the source. */
 function sightings(s: Scenario, source = "VAST"): Record<string, unknown>[] {
-  return s.emulator.received.map((frame) => {
-    const sighting = JSON.parse(frame.body);
-    deepEqual(stixSightingProblems(sighting), [], frame.body.slice(0, 300));
-    equal(sighting.x_threatbus_source, source);
-    return sighting;
-  });
+  return checkedSightings(s.emulator.received, source);
 }
 
 /** The earliest and latest event time of `events`, as STIX writes them. */

@@ -14,6 +14,7 @@ import type { Backend } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
 import { FakeBackend, recordingLogger } from "../../fakes.ts";
 import { stixMicros, stixSightingProblems } from "../../stix_sighting.ts";
+import { retroOptions } from "./retro_options.ts";
 import { indicator, propertyEvent, semanticBackend, valueIoc } from "./semantic_backend.ts";
 
 function matcher(
@@ -23,27 +24,25 @@ function matcher(
   const sightings: Sighting[] = [];
   const expired: Indicator[] = [];
   const metrics = new MetricsRegistry();
-  const retro = new RetroMatcher({
-    backend,
-    logger: recordingLogger(),
-    clock: options.clock ?? new FakeClock(),
-    newUuid: () => crypto.randomUUID(),
-    metrics,
-    report: (sighting) => {
-      sightings.push(sighting);
-      return Promise.resolve();
+  const retro = new RetroMatcher(
+    {
+      backend,
+      logger: recordingLogger(),
+      clock: options.clock ?? new FakeClock(),
+      newUuid: () => crypto.randomUUID(),
+      metrics,
+      report: (sighting) => {
+        sightings.push(sighting);
+        return Promise.resolve();
+      },
+      onExpired: (indicator) => expired.push(indicator),
     },
-    onExpired: (indicator) => expired.push(indicator),
-  }, {
-    concurrency: 1,
-    maxEvents: 0,
-    timeoutSeconds: 0,
-    retries: 0,
-    batchSize: options.batchSize,
-    source: "VAST",
-    aggregation: options.aggregation,
-    batchLingerMs: 0,
-  });
+    retroOptions({
+      batchSize: options.batchSize,
+      aggregation: options.aggregation,
+      batchLingerMs: 0,
+    }),
+  );
   return { retro, sightings, expired, metrics };
 }
 

@@ -5,6 +5,7 @@ import { MetricsRegistry } from "../../../src/core/metrics.ts";
 import type { IocQuery, PointIoc } from "../../../src/core/ioc.ts";
 import type { Backend, Indicator, RetroQueryOutcome } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
+import { retroOptions } from "./retro_options.ts";
 import { type LogRecord, recordingLogger } from "../../fakes.ts";
 
 function indicator(n: number): Indicator {
@@ -97,17 +98,7 @@ function matcher(
       report: () => Promise.resolve(),
       onFinished: (result) => results.push(result),
     },
-    {
-      concurrency: 4,
-      maxEvents: 0,
-      timeoutSeconds: 0,
-      retries: 0,
-      batchSize: 1,
-      source: "VAST",
-      aggregation: "none",
-      backendName: "VAST at localhost:42000",
-      ...options,
-    },
+    retroOptions({ concurrency: 4, backendName: "VAST at localhost:42000", ...options }),
   );
   const logged = (level: string, text: string) =>
     records.filter((r) => r.level === level && r.message.includes(text));

@@ -4,6 +4,7 @@ import type { PointIoc } from "../../../src/core/ioc.ts";
 import { MetricsRegistry } from "../../../src/core/metrics.ts";
 import type { Backend, Indicator, RetroQueryOutcome, Sighting } from "../../../src/ports.ts";
 import { FakeClock } from "../../fake_clock.ts";
+import { retroOptions } from "./retro_options.ts";
 import { type LogRecord, recordingLogger } from "../../fakes.ts";
 
 function indicator(n: number): Indicator {
@@ -51,15 +52,7 @@ function matcher(backend: Backend, results: Finished[], concurrency = 2) {
       report: () => Promise.resolve(),
       onFinished: (result) => results.push({ ...result, ioc: result.query[0] as PointIoc }),
     },
-    {
-      concurrency,
-      maxEvents: 0,
-      timeoutSeconds: 0,
-      retries: 0,
-      batchSize: 1,
-      source: "VAST",
-      aggregation: "none",
-    },
+    retroOptions({ concurrency }),
   );
 }
 
@@ -174,16 +167,11 @@ function retrying(backend: Backend, options: { retries: number; clock: FakeClock
       },
       onFinished: (result) => results.push(result),
     },
-    {
+    retroOptions({
       concurrency: 2,
-      maxEvents: 0,
-      timeoutSeconds: 0,
       retries: options.retries,
-      batchSize: 1,
-      source: "VAST",
-      aggregation: "none",
       retryBackoff: { initialMs: 1000, maxMs: 3000 },
-    },
+    }),
   );
   const logged = (level: string, text: string) =>
     records.filter((r) => r.level === level && r.message.includes(text));
