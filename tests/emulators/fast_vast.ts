@@ -13,6 +13,8 @@
  * `resultsPerQuery` copies of one fixed event and exits 0.
  */
 
+import { shellQuote, writeShellScript } from "./shell_script.ts";
+
 /** Options for {@link makeFastVastBinary}. */
 export interface FastVastOptions {
   /** Directory in which the `vast` script is written. */
@@ -40,7 +42,6 @@ export async function makeFastVastBinary(options: FastVastOptions): Promise<stri
   }
   const event = JSON.stringify(FAST_VAST_EVENT);
   const script = [
-    "#!/bin/sh",
     `queries=${shellQuote(options.queriesFile)}`,
     `gate=${shellQuote(options.gateFile ?? "")}`,
     `results=${results}`,
@@ -60,20 +61,12 @@ export async function makeFastVastBinary(options: FastVastOptions): Promise<stri
     "    ;;",
     '  *) echo "vast: error: the fast stand-in knows no \\"$1\\"" >&2; exit 1 ;;',
     "esac",
-    "",
-  ].join("\n");
-  const path = `${options.dir.replace(/\/+$/, "")}/vast`;
-  await Deno.writeTextFile(path, script, { mode: 0o755 });
-  await Deno.chmod(path, 0o755);
-  return path;
+  ];
+  return await writeShellScript(options.dir, "vast", script);
 }
 
 /** The queries the fast stand-in received so far, in order. */
 export async function fastVastQueries(queriesFile: string): Promise<string[]> {
   const text = await Deno.readTextFile(queriesFile).catch(() => "");
   return text.split("\n").filter((line) => line !== "");
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

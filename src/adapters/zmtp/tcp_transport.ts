@@ -22,7 +22,7 @@ export async function connectTcp(address: TcpAddress, signal: AbortSignal): Prom
     const conn = await abortable(connecting, signal);
     conn.setKeepAlive(true);
     conn.setNoDelay(true);
-    return new TcpTransport(conn);
+    return new ConnTransport(conn);
   } catch (error) {
     // A connect that finishes after the abort must not leak its socket.
     connecting.then((conn) => conn.close(), () => {});
@@ -36,11 +36,15 @@ export async function connectTcp(address: TcpAddress, signal: AbortSignal): Prom
   }
 }
 
-class TcpTransport implements Transport {
-  readonly #conn: Deno.TcpConn;
+/**
+ * The {@link Transport} of an open connection: one this module dialled, or one
+ * a listener accepted (the tests' broker emulator serves with it).
+ */
+export class ConnTransport implements Transport {
+  readonly #conn: Deno.Conn;
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 

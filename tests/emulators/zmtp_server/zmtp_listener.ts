@@ -7,7 +7,7 @@
 
 import type { SocketType } from "../../../src/core/zmtp_command.ts";
 import { ZmtpConnection } from "../../../src/adapters/zmtp/zmtp_connection.ts";
-import { AcceptedTransport } from "./accepted_transport.ts";
+import { ConnTransport } from "../../../src/adapters/zmtp/tcp_transport.ts";
 
 /** Settings of a {@link ZmtpListener}. */
 export interface ZmtpListenerOptions {
@@ -101,7 +101,7 @@ export class ZmtpListener {
 
   /** Handshakes and serves one peer; never rejects. */
   async #peer(conn: Deno.TcpConn, signal: AbortSignal): Promise<void> {
-    const transport = new AcceptedTransport(conn);
+    const transport = new ConnTransport(conn);
     const expired = new AbortController();
     const timer = setTimeout(() => expired.abort(), HANDSHAKE_TIMEOUT_MS);
     let connection: ZmtpConnection;
