@@ -4,39 +4,18 @@
  * restarted with backoff whenever it exits.
  */
 
-import type { Backoff } from "../../async/backoff.ts";
-import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
+import type { Logger } from "../../ports.ts";
 import { readLines } from "../line_reader.ts";
 import type { LineTarget } from "./line_target.ts";
 import { ResilientLineWriter } from "./resilient_line_writer.ts";
-import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
+import { LineSink, type LineSinkOptions } from "./line_sink.ts";
 
 /** Options of {@linkcode CommandSink}. */
-export interface CommandSinkOptions {
+export interface CommandSinkOptions extends LineSinkOptions {
   /** Program and arguments, already split; no shell is run. */
   readonly args: readonly string[];
-  readonly logger: Logger;
-  readonly clock: Clock;
-  /** Default `context`. */
-  readonly format?: SinkFormat | undefined;
-  /** Lines kept while the command is down; the oldest beyond are dropped. Default 10,000. */
-  readonly bufferLines?: number | undefined;
-  /** Between restarts; default 1 s doubling to 30 s. */
-  readonly backoff?: Backoff | undefined;
-  /** How long `close()` waits for the command to take every line and exit. Default 10 s. */
-  readonly closeTimeoutMs?: number | undefined;
-  /** Told of every line dropped from a full buffer, for the metrics. */
-  readonly onDropped?: ((lines: number) => void) | undefined;
-  /** Told of every line written again after a restart, for the metrics. */
-  readonly onResent?: ((lines: number) => void) | undefined;
   /** The command's stdout: ours (the default, as in the original) or nowhere. */
   readonly stdout?: "inherit" | "null" | undefined;
-  /**
-   * Bytes of the latest lines written again to a restarted command: what sat
-   * in the pipe (and in the dead command's own buffers) is otherwise lost.
-   * Default 0, none (`sink_resend_bytes` sets it).
-   */
-  readonly resendBytes?: number | undefined;
 }
 
 const MAX_STDERR_LINE_BYTES = 4096;
@@ -48,10 +27,7 @@ const MAX_STDERR_LINE_BYTES = 4096;
  * A command that dies is restarted and gets the latest `resendBytes` of lines
  * again: at-least-once, so after a crash a reader may see a few lines twice.
  */
-export class CommandSink implements SightingSink {
-  readonly #writer: ResilientLineWriter;
-  readonly #format: SinkFormat;
-
+export class CommandSink extends LineSink {
   /** Starts the command at once; throws when it cannot be started (a config mistake). */
   constructor(options: CommandSinkOptions) {
     const program = options.args[0];
@@ -68,54 +44,13 @@ export class CommandSink implements SightingSink {
         { cause: error },
       );
     }
-    this.#format = options.format ?? "context";
-    this.#writer = new ResilientLineWriter({
+    const writer = new ResilientLineWriter({
+      ...options,
       name,
       connect: () => Promise.resolve().then(spawn),
-      logger: options.logger,
-      clock: options.clock,
-      bufferLines: options.bufferLines,
-      backoff: options.backoff,
-      closeTimeoutMs: options.closeTimeoutMs,
-      onDropped: options.onDropped,
-      onResent: options.onResent,
-      resendBytes: options.resendBytes,
     });
-    this.#writer.start(first);
-  }
-
-  /** Lines dropped because the buffer overflowed while the command was down (a metric). */
-  get dropped(): number {
-    return this.#writer.dropped;
-  }
-
-  /** Lines accepted and not yet written to the command. */
-  get pending(): number {
-    return this.#writer.pending;
-  }
-
-  /** Lines written again to a restarted command. */
-  get resent(): number {
-    return this.#writer.resent;
-  }
-
-  /** Times the command was restarted. */
-  get restarts(): number {
-    return this.#writer.restarts;
-  }
-
-  /** Lines still undelivered when `close()` gave up. */
-  get lost(): number {
-    return this.#writer.lost;
-  }
-
-  write(sighting: Sighting): Promise<void> {
-    return this.#writer.writeLine(sinkLine(sighting, this.#format));
-  }
-
-  /** Writes everything accepted, closes the command's stdin and waits (bounded) for it to exit. */
-  close(): Promise<void> {
-    return this.#writer.close();
+    super(writer, options.format);
+    writer.start(first);
   }
 }
 

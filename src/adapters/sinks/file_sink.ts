@@ -4,34 +4,14 @@
  */
 
 import { onAbort } from "../../async/abort.ts";
-import type { Backoff } from "../../async/backoff.ts";
-import type { Clock, Logger, Sighting, SightingSink } from "../../ports.ts";
+
 import type { LineTarget } from "./line_target.ts";
 import { ResilientLineWriter } from "./resilient_line_writer.ts";
-import { type SinkFormat, sinkLine } from "./stdout_sink.ts";
+import { LineSink, type LineSinkOptions } from "./line_sink.ts";
 
-/** Options of {@linkcode FileSink}. */
-export interface FileSinkOptions {
+/** Options of {@linkcode FileSink}; `resendBytes` applies to a FIFO only. */
+export interface FileSinkOptions extends LineSinkOptions {
   readonly path: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  /** Default `context`. */
-  readonly format?: SinkFormat | undefined;
-  /** Lines kept while the file cannot be written (a FIFO without reader). Default 10,000. */
-  readonly bufferLines?: number | undefined;
-  /** Between reopen attempts after a failure; default 1 s doubling to 30 s. */
-  readonly backoff?: Backoff | undefined;
-  /** How long `close()` may spend writing what was accepted. Default 10 s. */
-  readonly closeTimeoutMs?: number | undefined;
-  /** Told of every line dropped from a full buffer, for the metrics. */
-  readonly onDropped?: ((lines: number) => void) | undefined;
-  /** Told of every line written again after a restart, for the metrics. */
-  readonly onResent?: ((lines: number) => void) | undefined;
-  /**
-   * For a FIFO: bytes of the latest lines written again to the next reader
-   * after one went away, since the pipe loses what it held. Default 0.
-   */
-  readonly resendBytes?: number | undefined;
 }
 
 /**
@@ -41,30 +21,21 @@ export interface FileSinkOptions {
  * are buffered meanwhile (bounded), and when the reader goes away the FIFO is
  * opened again for the next one.
  */
-export class FileSink implements SightingSink {
-  readonly #writer: ResilientLineWriter;
-  readonly #format: SinkFormat;
-
+export class FileSink extends LineSink {
   constructor(options: FileSinkOptions) {
     const { path, logger } = options;
     const fifo = isFifo(path);
-    this.#format = options.format ?? "context";
-    this.#writer = new ResilientLineWriter({
+    const writer = new ResilientLineWriter({
+      ...options,
       name: `sink file ${JSON.stringify(path)}`,
       connect: (signal) => openTarget(path, signal),
-      logger,
-      clock: options.clock,
-      bufferLines: options.bufferLines,
-      backoff: options.backoff,
-      closeTimeoutMs: options.closeTimeoutMs,
-      onDropped: options.onDropped,
-      onResent: options.onResent,
       // A regular file keeps what was written to it: nothing to send again.
       resendBytes: fifo ? options.resendBytes : 0,
     });
+    super(writer, options.format);
     if (fifo) {
       logger.info("Sink is a FIFO; its lines are buffered until a reader opens it", { path });
-      this.#writer.start();
+      writer.start();
       return;
     }
     let file: Deno.FsFile;
@@ -76,21 +47,7 @@ export class FileSink implements SightingSink {
         { cause: error },
       );
     }
-    this.#writer.start(fileTarget(file));
-  }
-
-  /** Lines dropped because the buffer overflowed while the file could not be written. */
-  get dropped(): number {
-    return this.#writer.dropped;
-  }
-
-  /** Lines still unwritten when `close()` gave up. */
-  get lost(): number {
-    return this.#writer.lost;
-  }
-
-  write(sighting: Sighting): Promise<void> {
-    return this.#writer.writeLine(sinkLine(sighting, this.#format));
+    writer.start(fileTarget(file));
   }
 
   /**
@@ -99,12 +56,7 @@ export class FileSink implements SightingSink {
    * and retried with backoff, lines buffered meanwhile.
    */
   reopen(): Promise<void> {
-    return this.#writer.reopen();
-  }
-
-  /** Writes everything accepted and closes the file. */
-  close(): Promise<void> {
-    return this.#writer.close();
+    return this.reopenTarget();
   }
 }
 
