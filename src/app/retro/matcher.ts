@@ -4,17 +4,16 @@ import { TaskSet } from "../../async/task_set.ts";
 import { describeError } from "../../core/error_text.ts";
 import type { Indicator } from "../../core/indicator.ts";
 import type { IocQuery } from "../../core/ioc.ts";
-import type { MetricsRegistry } from "../../core/metrics.ts";
-import type { Sighting } from "../../core/sighting.ts";
-import type { Backend, Clock, Logger } from "../../ports.ts";
+import type { Logger } from "../../ports.ts";
 export type { RetroMatcherOptions } from "./options.ts";
+export type { RetroMatcherDeps, RetroQueryResult } from "./matcher_deps.ts";
+import type { RetroMatcherDeps } from "./matcher_deps.ts";
 import { startBatchQuery } from "./batch_query.ts";
 import {
   type FinishedJob,
   keepUnexpired,
   type RetroJob,
   retroJob,
-  type RetroJobEnd,
   type RetroRun,
   takeRetroJobs,
 } from "./job.ts";
@@ -26,27 +25,6 @@ import {
 import { BackendWatch } from "./backend_watch.ts";
 import { RetroQueue } from "./queue.ts";
 import { abandonSingleQuery, type RetryInterruption, startSingleQuery } from "./single_query.ts";
-
-/** What {@linkcode RetroMatcher} needs from the outside. */
-export interface RetroMatcherDeps {
-  readonly backend: Backend;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly newUuid: () => string;
-  readonly metrics: MetricsRegistry;
-  /** Delivers one sighting; must not throw for delivery problems it can log. */
-  readonly report: (sighting: Sighting) => Promise<void>;
-  /** Told how every started query ended, for callers that keep score. */
-  readonly onFinished?: ((result: RetroQueryResult) => void) | undefined;
-  /** Told of each queued query dropped unstarted because its indicator's `valid_until` passed. */
-  readonly onExpired?: ((indicator: Indicator) => void) | undefined;
-}
-
-/** How one query of {@linkcode RetroMatcher} ended. */
-export interface RetroQueryResult extends RetroJobEnd {
-  readonly indicator: Indicator;
-  readonly query: IocQuery;
-}
 
 /**
  * Runs one historical query per indicator with bounded concurrency and turns
