@@ -7,6 +7,8 @@
  * which costs one query, never a sighting).
  */
 
+import { textHash52 } from "./text_hash.ts";
+
 /** What an arriving indicator is to the memory. */
 export type IndicatorArrival =
   /** Not remembered: query it. */
@@ -111,7 +113,7 @@ export class IndicatorMemory {
   /** Says what the arrival of `id` in `version` is, and remembers it (unless stale). */
   arrive(id: string, version: IndicatorVersion): IndicatorArrival {
     const { modifiedMs, nowMs } = version;
-    const queryHash = textHash(version.queryKey);
+    const queryHash = textHash52(version.queryKey);
     const old = this.#read(id);
     if (old === undefined) {
       this.#remember(id, { modifiedMs, queryHash, queriedMs: nowMs });
@@ -200,20 +202,4 @@ export class IndicatorMemory {
 function compareVersions(a: number | undefined, b: number | undefined): number {
   if (a === undefined || b === undefined || a === b) return 0;
   return a < b ? -1 : 1;
-}
-
-/**
- * A 52-bit hash of `text` (two 32-bit FNV-1a lanes with different offsets,
- * 20 bits of the second kept): two queries that differ hash differently but
- * for a chance of one in 2^52, for a few bytes instead of the whole key.
- */
-function textHash(text: string): number {
-  let low = 0x811c9dc5;
-  let high = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    low = Math.imul(low ^ unit, 0x01000193);
-    high = Math.imul(high ^ unit, 0x01000193) ^ (low >>> 7);
-  }
-  return (high >>> 12) * 0x1_0000_0000 + (low >>> 0);
 }

@@ -38,6 +38,27 @@ export function retroJob(indicator: Indicator, query: IocQuery): RetroJob {
   };
 }
 
+/** A waiting job as the batch search sees it: enough to choose it, the rest once it is taken. */
+export interface LaneEntry {
+  /** Must be queried alone: a batch could not tell its results apart. */
+  readonly solo: boolean;
+  /** Its batch shape's family; undefined: it cannot share a query. */
+  readonly family: string | undefined;
+  /** Its batch shape, read when the search considers it for a batch. */
+  shape(): BatchShape | undefined;
+  /** The job itself. */
+  job(): RetroJob;
+}
+
+/** One lane of waiting jobs, oldest first. */
+export interface JobLane<Entry extends LaneEntry> {
+  readonly size: number;
+  /** The waiting jobs, oldest first; the lane must not change while this is read. */
+  entries(): IterableIterator<Entry>;
+  /** Removes `entries` from the lane and returns their jobs, in that order. */
+  take(entries: readonly Entry[]): RetroJob[];
+}
+
 /** How {@linkcode takeRetroJobs} chooses. */
 export interface TakeRetroJobsOptions {
   /** Most distinct values one query may serve; 1 turns batching off. */
@@ -50,37 +71,34 @@ export interface TakeRetroJobsOptions {
 const BATCH_SCAN_FACTOR = 4;
 
 /**
- * Removes and returns the jobs of the next query from `queue` (not empty): the
+ * Removes and returns the jobs of the next query from `lane` (not empty): the
  * oldest job, with waiting jobs of its family when batching, up to
  * `batchSize` distinct values (at least the oldest job's); undefined, taking
  * nothing, when a batch that is not full should wait for the next round.
  */
-export function takeRetroJobs(
-  queue: Map<string, RetroJob>,
+export function takeRetroJobs<Entry extends LaneEntry>(
+  lane: JobLane<Entry>,
   options: TakeRetroJobsOptions,
 ): RetroJob[] | undefined {
-  const first = queue.values().next().value as RetroJob;
+  const entries = lane.entries();
+  const first = entries.next().value as Entry;
   const size = options.batchSize;
-  if (size <= 1 || first.solo === true || first.shape === undefined) {
-    queue.delete(first.key);
-    return [first];
-  }
-  const family = first.shape.family;
-  const jobs: RetroJob[] = [];
+  if (size <= 1 || first.solo || first.family === undefined) return lane.take([first]);
+  const family = first.family;
+  const chosen: Entry[] = [];
   const values = new Set<string>();
   let scanned = 0;
-  for (const job of queue.values()) {
+  for (let entry: Entry | undefined = first; entry !== undefined; entry = entries.next().value) {
     if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
-    const shape = job.solo === true || job.shape?.family !== family ? undefined : job.shape;
+    const shape = entry.solo || entry.family !== family ? undefined : entry.shape();
     if (shape === undefined) continue;
     const added = shape.keys.filter((key) => !values.has(key));
-    if (jobs.length > 0 && values.size + added.length > size) continue;
+    if (chosen.length > 0 && values.size + added.length > size) continue;
     for (const key of added) values.add(key);
-    jobs.push(job);
+    chosen.push(entry);
   }
   if (values.size < size && !options.round) return undefined;
-  for (const job of jobs) queue.delete(job.key);
-  return jobs;
+  return lane.take(chosen);
 }
 
 /**

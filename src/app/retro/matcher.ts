@@ -9,14 +9,7 @@ export type { RetroMatcherOptions } from "./options.ts";
 export type { RetroMatcherDeps, RetroQueryResult } from "./matcher_deps.ts";
 import type { RetroMatcherDeps } from "./matcher_deps.ts";
 import { startBatchQuery } from "./batch_query.ts";
-import {
-  type FinishedJob,
-  keepUnexpired,
-  type RetroJob,
-  retroJob,
-  type RetroRun,
-  takeRetroJobs,
-} from "./job.ts";
+import { type FinishedJob, keepUnexpired, type RetroJob, retroJob, type RetroRun } from "./job.ts";
 import {
   resolveRetroMatcherOptions,
   type RetroMatcherOptions,
@@ -107,7 +100,7 @@ export class RetroMatcher {
   enqueue(indicator: Indicator, query: IocQuery): boolean {
     if (this.#abort.signal.aborted) return false;
     const job = retroJob(indicator, query);
-    if (this.#queue.has(job.key)) {
+    if (this.#queue.has(job)) {
       this.#log.debug("Indicator already queued; not queried twice", { indicator: indicator.id });
       return false;
     }
@@ -123,13 +116,7 @@ export class RetroMatcher {
    * waiting to retry; returns how many.
    */
   cancel(indicatorId: string): number {
-    let dropped = 0;
-    for (const job of this.#queue.jobs()) {
-      if (job.indicator.id === indicatorId) {
-        this.#queue.delete(job.key);
-        dropped++;
-      }
-    }
+    let dropped = this.#queue.cancel(indicatorId);
     for (const [job, withdraw] of this.#backingOff) {
       if (job.indicator.id === indicatorId) {
         withdraw.abort();
@@ -191,7 +178,7 @@ export class RetroMatcher {
       (now - this.#roundStartMs >= this.#settings.batchLingerMs && this.#starting === 0) ||
       this.#abort.signal.aborted;
     while (this.#tasks.size < this.#settings.concurrency && this.#queue.size > 0) {
-      const taken = takeRetroJobs(this.#queue.head(), { batchSize: this.#batchSize(), round });
+      const taken = this.#queue.take({ batchSize: this.#batchSize(), round });
       if (taken === undefined) return this.#linger();
       if (round) this.#roundStartMs = now;
       const jobs = keepUnexpired(taken, this.#run, this.#deps.onExpired);
@@ -270,10 +257,10 @@ export class RetroMatcher {
     // Checked in the same step as the requeue, so no drain can come in between.
     if (this.#retrying.signal.aborted) return this.#finish(stopped([...alone, ...again], seconds));
     for (const job of alone) {
-      if (!this.#queue.has(job.key)) this.#queue.addAhead({ ...job, solo: true });
+      if (!this.#queue.has(job)) this.#queue.addAhead({ ...job, solo: true });
     }
     for (const job of again) {
-      if (!this.#queue.has(job.key)) this.#queue.addAhead(job);
+      if (!this.#queue.has(job)) this.#queue.addAhead(job);
     }
   }
 

@@ -1,5 +1,13 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { type RetroJob, retroJob, takeRetroJobs } from "../../../src/app/retro/job.ts";
+import { AheadLane } from "../../../src/app/retro/ahead_lane.ts";
+import {
+  type JobLane,
+  type LaneEntry,
+  type RetroJob,
+  retroJob,
+  takeRetroJobs,
+} from "../../../src/app/retro/job.ts";
+import { PackedLane } from "../../../src/app/retro/packed_lane.ts";
 import type { IocQuery, PointIoc } from "../../../src/core/ioc.ts";
 
 function job(n: number, ioc: PointIoc | IocQuery, solo?: boolean): RetroJob {
@@ -10,27 +18,45 @@ function job(n: number, ioc: PointIoc | IocQuery, solo?: boolean): RetroJob {
   };
   return {
     ...retroJob(indicator, Array.isArray(ioc) ? ioc : [ioc as PointIoc]),
-    key: `${n}`,
     ...(solo === undefined ? {} : { solo }),
   };
 }
 
-function queueOf(...jobs: RetroJob[]): Map<string, RetroJob> {
-  return new Map(jobs.map((j) => [j.key, j]));
+/** Both kinds of lane, the packed one with a hash that puts every job in one chain. */
+const LANES = [
+  { name: "packed", make: () => new PackedLane() },
+  { name: "packed, colliding hashes", make: () => new PackedLane({ hash: () => 7 }) },
+  { name: "ahead", make: () => new AheadLane() },
+] as const;
+
+type TestLane = JobLane<LaneEntry> & { add(job: RetroJob): void };
+
+function laneTest(name: string, run: (queueOf: (...jobs: RetroJob[]) => TestLane) => void) {
+  for (const lane of LANES) {
+    Deno.test(`${name} (${lane.name} lane)`, () =>
+      run((...jobs) => {
+        const made: TestLane = lane.make();
+        for (const job of jobs) made.add(job);
+        return made;
+      }));
+  }
 }
 
-const keys = (jobs: readonly RetroJob[] | undefined) => jobs?.map((j) => j.key);
+/** The number each test job was made with. */
+const number = (job: RetroJob) => `${Number(job.indicator.id.slice(-12))}`;
+const keys = (jobs: readonly RetroJob[] | undefined) => jobs?.map(number);
+const remaining = (lane: TestLane) => [...lane.entries()].map((entry) => number(entry.job()));
 
-Deno.test("takeRetroJobs takes the oldest job alone when batching is off", () => {
+laneTest("takeRetroJobs takes the oldest job alone when batching is off", (queueOf) => {
   const queue = queueOf(
     job(1, { type: "ip", value: "1.1.1.1" }),
     job(2, { type: "ip", value: "2.2.2.2" }),
   );
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 1, round: false })), ["1"]);
-  deepEqual([...queue.keys()], ["2"]);
+  deepEqual(remaining(queue), ["2"]);
 });
 
-Deno.test("takeRetroJobs takes a solo job or one without a printed value alone", () => {
+laneTest("takeRetroJobs takes a solo job or one without a printed value alone", (queueOf) => {
   const queue = queueOf(
     job(1, { type: "ip", value: "1.1.1.1" }, true),
     job(2, { type: "ip", value: "010.1.1.1" }),
@@ -38,10 +64,10 @@ Deno.test("takeRetroJobs takes a solo job or one without a printed value alone",
   );
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: false })), ["1"]);
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: false })), ["2"]);
-  deepEqual([...queue.keys()], ["3"]);
+  deepEqual(remaining(queue), ["3"]);
 });
 
-Deno.test("takeRetroJobs fills a batch from the oldest job's family, skipping others", () => {
+laneTest("takeRetroJobs fills a batch from the oldest job's family, skipping others", (queueOf) => {
   const queue = queueOf(
     job(1, { type: "ip", value: "1.1.1.1" }),
     job(2, { type: "domain", value: "example.com" }),
@@ -50,10 +76,10 @@ Deno.test("takeRetroJobs fills a batch from the oldest job's family, skipping ot
     job(5, { type: "ip", value: "4.4.4.4" }),
   );
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 3, round: false })), ["1", "3", "5"]);
-  deepEqual([...queue.keys()], ["2", "4"]);
+  deepEqual(remaining(queue), ["2", "4"]);
 });
 
-Deno.test("takeRetroJobs leaves a batch that is not full until a round", () => {
+laneTest("takeRetroJobs leaves a batch that is not full until a round", (queueOf) => {
   const queue = queueOf(
     job(1, { type: "ip", value: "1.1.1.1" }),
     job(2, { type: "ip", value: "2.2.2.2" }),
@@ -64,7 +90,7 @@ Deno.test("takeRetroJobs leaves a batch that is not full until a round", () => {
   equal(queue.size, 0);
 });
 
-Deno.test("takeRetroJobs counts distinct printed values and scans a bounded stretch", () => {
+laneTest("takeRetroJobs counts distinct printed values and scans a bounded stretch", (queueOf) => {
   // Two spellings of one address are one value; the scan stops after size * 4 jobs.
   const same = [
     job(1, { type: "ip", value: "1.1.1.1" }),
@@ -79,24 +105,27 @@ Deno.test("takeRetroJobs counts distinct printed values and scans a bounded stre
   deepEqual(keys(takeRetroJobs(queue, { batchSize: 2, round: true })), ["1", "2"]);
 });
 
-Deno.test("takeRetroJobs batches compound jobs of one family up to the size in values", () => {
-  const ip = (value: string) => ({ type: "ip", value }) as const;
-  const domain = (value: string) => ({ type: "domain", value }) as const;
-  const queue = queueOf(
-    job(1, [ip("1.1.1.1"), domain("a.com")]),
-    job(2, [ip("2.2.2.2")]),
-    job(3, [ip("3.3.3.3"), domain("b.com"), domain("c.com")]),
-    job(4, [domain("d.com"), ip("4.4.4.4")]),
-    job(5, [ip("5.5.5.5"), { type: "subnet", value: "10.0.0.0/8" }]),
-  );
-  // 1, 3 and 4 share a family; 3 would take the batch past four values.
-  deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: false })), ["1", "4"]);
-  deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: true })), ["2"]);
-  deepEqual(
-    keys(takeRetroJobs(queue, { batchSize: 2, round: false })),
-    ["3"],
-    "bigger than a batch: alone",
-  );
-  deepEqual(keys(takeRetroJobs(queue, { batchSize: 5, round: false })), ["5"], "a subnet: alone");
-  equal(queue.size, 0);
-});
+laneTest(
+  "takeRetroJobs batches compound jobs of one family up to the size in values",
+  (queueOf) => {
+    const ip = (value: string) => ({ type: "ip", value }) as const;
+    const domain = (value: string) => ({ type: "domain", value }) as const;
+    const queue = queueOf(
+      job(1, [ip("1.1.1.1"), domain("a.com")]),
+      job(2, [ip("2.2.2.2")]),
+      job(3, [ip("3.3.3.3"), domain("b.com"), domain("c.com")]),
+      job(4, [domain("d.com"), ip("4.4.4.4")]),
+      job(5, [ip("5.5.5.5"), { type: "subnet", value: "10.0.0.0/8" }]),
+    );
+    // 1, 3 and 4 share a family; 3 would take the batch past four values.
+    deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: false })), ["1", "4"]);
+    deepEqual(keys(takeRetroJobs(queue, { batchSize: 4, round: true })), ["2"]);
+    deepEqual(
+      keys(takeRetroJobs(queue, { batchSize: 2, round: false })),
+      ["3"],
+      "bigger than a batch: alone",
+    );
+    deepEqual(keys(takeRetroJobs(queue, { batchSize: 5, round: false })), ["5"], "a subnet: alone");
+    equal(queue.size, 0);
+  },
+);

@@ -2,29 +2,79 @@ import { deepEqual, equal } from "node:assert/strict";
 import { type RetroJob, retroJob } from "../../../src/app/retro/job.ts";
 import { RetroQueue } from "../../../src/app/retro/queue.ts";
 
-function job(value: string): RetroJob {
+function job(name: string, value = "10.0.0.1"): RetroJob {
   const indicator = {
     type: "indicator",
-    id: `indicator--${value}`,
-    pattern: "[x:y = 'z']",
+    id: `indicator--${name}`,
+    pattern: `[ipv4-addr:value = '${value}']`,
   } as const;
-  return { ...retroJob(indicator, [{ type: "ip", value }]), key: value };
+  return retroJob(indicator, [{ type: "ip", value }]);
 }
 
-Deno.test("handed-back jobs go ahead of the waiting ones; deletes and clears reach both lanes", () => {
+const ONE = { batchSize: 1, round: true } as const;
+const names = (jobs: readonly RetroJob[] | undefined) => jobs?.map((j) => j.indicator.id.slice(11));
+
+function drain(queue: RetroQueue): string[] {
+  const taken: string[] = [];
+  for (let jobs = queue.take(ONE); jobs !== undefined; jobs = queue.take(ONE)) {
+    taken.push(...(names(jobs) ?? []));
+  }
+  return taken;
+}
+
+Deno.test("handed-back jobs go ahead of the waiting ones; clear empties both lanes", () => {
   const queue = new RetroQueue();
   queue.add(job("a"));
   queue.add(job("b"));
-  deepEqual([...queue.head().keys()], ["a", "b"]);
   queue.addAhead(job("c"));
   equal(queue.size, 3);
-  deepEqual([...queue.head().keys()], ["c"], "the ahead lane first");
-  deepEqual(queue.jobs().map((j) => j.key), ["c", "a", "b"]);
-  equal(queue.has("c") && queue.has("a"), true);
-  queue.delete("c");
-  queue.delete("a");
-  equal(queue.has("c") || queue.has("a"), false);
-  deepEqual([...queue.head().keys()], ["b"], "back to the waiting lane once ahead is empty");
+  deepEqual(names(queue.take(ONE)), ["c"], "the ahead lane first");
+  deepEqual(drain(queue), ["a", "b"]);
+  equal(queue.take(ONE), undefined, "empty");
+  queue.add(job("d"));
+  queue.addAhead(job("e"));
   queue.clear();
   equal(queue.size, 0);
+  equal(queue.take(ONE), undefined);
 });
+
+Deno.test("has finds a job by indicator and query in either lane", () => {
+  const queue = new RetroQueue();
+  queue.add(job("a", "10.0.0.1"));
+  queue.addAhead(job("b"));
+  equal(queue.has(job("a", "10.0.0.1")), true);
+  equal(queue.has(job("a", "10.0.0.2")), false, "same indicator, another query");
+  equal(queue.has(job("b")), true);
+  equal(queue.has(job("c")), false);
+});
+
+Deno.test("cancel drops every waiting job of one indicator from both lanes", () => {
+  const queue = new RetroQueue();
+  queue.add(job("a", "10.0.0.1"));
+  queue.add(job("b"));
+  queue.add(job("a", "10.0.0.2"));
+  queue.addAhead(job("a", "10.0.0.3"));
+  equal(queue.cancel("indicator--a"), 3);
+  equal(queue.cancel("indicator--a"), 0);
+  deepEqual(drain(queue), ["b"]);
+});
+
+Deno.test("a packed queue keeps its order and its jobs through a million-like churn", () => {
+  // Small text buffers so that many are made and let go; a hash that collides often.
+  const queue = new RetroQueue({ chunkBytes: 512, hash: (text) => text.length % 5 });
+  const expected: string[] = [];
+  for (let n = 0; n < 300; n++) {
+    queue.add(job(`n${n}`, `10.0.${n >> 8}.${n & 255}`));
+    expected.push(`n${n}`);
+    if (n % 3 === 2) equal(queue.cancel(`indicator--n${n - 1}`), 1);
+  }
+  const left = expected.filter((_, n) => n % 3 !== 1);
+  equal(queue.size, left.length);
+  for (const name of left) equal(queue.has(job(name, valueOf(name))), true, name);
+  deepEqual(drain(queue), left);
+});
+
+function valueOf(name: string): string {
+  const n = Number(name.slice(1));
+  return `10.0.${n >> 8}.${n & 255}`;
+}

@@ -1,0 +1,49 @@
+import type { BatchShape } from "../../core/retro_batch.ts";
+import type { JobLane, LaneEntry, RetroJob } from "./job.ts";
+
+/**
+ * Jobs as themselves, in the order added: the retro queue's lane for jobs a
+ * batch handed back, which are few (at most what running batches hold).
+ */
+export class AheadLane implements JobLane<LaneEntry> {
+  readonly #jobs = new Map<string, RetroJob>();
+
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  has(job: RetroJob): boolean {
+    return this.#jobs.has(job.key);
+  }
+
+  add(job: RetroJob): void {
+    this.#jobs.set(job.key, job);
+  }
+
+  *entries(): IterableIterator<LaneEntry> {
+    for (const job of this.#jobs.values()) {
+      const shape: BatchShape | undefined = job.shape;
+      yield { job: () => job, solo: job.solo === true, family: shape?.family, shape: () => shape };
+    }
+  }
+
+  take(entries: readonly LaneEntry[]): RetroJob[] {
+    const jobs = entries.map((entry) => entry.job());
+    for (const job of jobs) this.#jobs.delete(job.key);
+    return jobs;
+  }
+
+  cancel(indicatorId: string): number {
+    let dropped = 0;
+    for (const [key, job] of this.#jobs) {
+      if (job.indicator.id !== indicatorId) continue;
+      this.#jobs.delete(key);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  clear(): void {
+    this.#jobs.clear();
+  }
+}

@@ -1,0 +1,39 @@
+import { equal, throws } from "node:assert/strict";
+import { TextChunks } from "../../src/core/text_chunks.ts";
+
+Deno.test("texts read back as kept, any Unicode, across buffers", () => {
+  const store = new TextChunks({ chunkBytes: 64 });
+  const texts = ["", "ascii", "bücher 😀", "x".repeat(200), "🙂".repeat(20)];
+  const refs = texts.map((text) => store.put(text));
+  texts.forEach((text, n) => equal(store.text(refs[n] as number), text));
+  equal(store.size, texts.length);
+});
+
+Deno.test("a lone surrogate, which UTF-8 cannot hold, reads back as U+FFFD", () => {
+  const store = new TextChunks();
+  equal(store.text(store.put("a \ud800 b")), "a \ufffd b");
+});
+
+Deno.test("a buffer goes once its texts are deleted; refs are reused", () => {
+  const store = new TextChunks({ chunkBytes: 64 });
+  const refs = Array.from({ length: 30 }, (_, n) => store.put(`text number ${n}`));
+  const held = store.chunks;
+  equal(held > 3, true, `${held} buffers`);
+  for (const ref of refs.slice(0, 20)) store.delete(ref);
+  equal(store.chunks < held, true, `${store.chunks} of ${held} left`);
+  equal(store.text(refs[25] as number), "text number 25");
+  const again = store.put("again");
+  equal(refs.slice(0, 20).includes(again), true, "a deleted ref is handed out again");
+  for (const ref of [...refs.slice(20), again]) store.delete(ref);
+  equal(store.chunks, 0);
+  equal(store.size, 0);
+});
+
+Deno.test("reading a deleted text is an error, not another text", () => {
+  const store = new TextChunks();
+  const ref = store.put("a");
+  store.put("b");
+  store.delete(ref);
+  throws(() => store.text(ref), /Cannot find text/);
+  throws(() => store.text(99), /Cannot find text/);
+});
