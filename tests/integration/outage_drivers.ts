@@ -148,8 +148,11 @@ export async function sinkKilled(): Promise<SinkKillFigures> {
   );
   Deno.kill(-pid, "SIGKILL");
   await s.bridge.waitFor(() => records(s, ENDED).length === 3, "three queries", 30_000);
+  // `cat` appends in its own chunk sizes, so a read can end inside a line that
+  // is still being written: only complete lines count.
   const idsIn = (text: string) =>
-    text.split("\n").filter((l) => l !== "").map((l) => (JSON.parse(l) as { id: string }).id);
+    text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "")
+      .map((l) => (JSON.parse(l) as { id: string }).id);
   const outIds = await pollUntil(
     async () => idsIn(await Deno.readTextFile(`${s.dir}/out`).catch(() => "")),
     (ids) => new Set(ids).size >= made(s),

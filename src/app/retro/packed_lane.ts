@@ -1,6 +1,7 @@
 import type { Indicator } from "../../core/indicator.ts";
 import type { IocQuery } from "../../core/ioc.ts";
 import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
+import { jsonAbbreviation } from "../../core/json_abbreviation.ts";
 import { TextChunks } from "../../core/text_chunks.ts";
 import { textHash32 } from "../../core/text_hash.ts";
 import { type JobLane, type LaneEntry, type RetroJob, retroJob } from "./job.ts";
@@ -19,8 +20,9 @@ const FAMILY_MASK = 0x7f;
 
 /**
  * The retro queue's waiting jobs, packed (issue 19: a million-indicator
- * snapshot waits here). A job keeps its query and indicator as two lines of JSON
- * in {@linkcode TextChunks}, outside the heap, and a few numbers in typed
+ * snapshot waits here). A job keeps its query and indicator as two lines of
+ * JSON, abbreviated ({@linkcode jsonAbbreviation}), in {@linkcode TextChunks}
+ * outside the heap, and a few numbers in typed
  * arrays: hashes of its id and key, links for the order and for jobs of the
  * same id, its batch family. Nothing of it is a JavaScript object until a
  * query takes it; then the job is read back exactly as it was added (JSON
@@ -30,6 +32,7 @@ const FAMILY_MASK = 0x7f;
 export class PackedLane implements JobLane<PackedEntry> {
   readonly #hash: (text: string) => number;
   readonly #texts: TextChunks;
+  readonly #abbreviation = jsonAbbreviation();
   /** Id hash → the newest slot of that hash; older ones follow through `#sameId`. */
   readonly #byId = new Map<number, number>();
   /** Batch families as small numbers: a lane sees only a handful of them. */
@@ -72,9 +75,8 @@ export class PackedLane implements JobLane<PackedEntry> {
     this.#keyHash[slot] = this.#hash(job.key);
     this.#sameId[slot] = this.#byId.get(idHash) ?? NONE;
     this.#byId.set(idHash, slot);
-    this.#text[slot] = this.#texts.put(
-      `${JSON.stringify(job.query)}\n${JSON.stringify(job.indicator)}`,
-    );
+    const json = `${JSON.stringify(job.query)}\n${JSON.stringify(job.indicator)}`;
+    this.#text[slot] = this.#texts.put(this.#abbreviation.abbreviate(json));
     this.#flags[slot] = this.#familyCode(job.shape?.family) | (job.solo === true ? SOLO : 0);
     this.#prev[slot] = this.#tail;
     this.#next[slot] = NONE;
@@ -126,7 +128,7 @@ export class PackedLane implements JobLane<PackedEntry> {
     return new PackedEntry(slot, {
       solo: (flags & SOLO) !== 0,
       family: this.#families[flags & FAMILY_MASK],
-      text: this.#texts.text(this.#text[slot] as number),
+      text: this.#abbreviation.expand(this.#texts.text(this.#text[slot] as number)),
     });
   }
 
