@@ -18,22 +18,87 @@ interface TimestampParts {
 
 /** Reads a timestamp text as {@link normalizeTimestamp} does; undefined when it is none. */
 function readTimestamp(value: string): TimestampParts | undefined {
+  return readCanonical(value) ?? readLenient(value);
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form STIX writes, read digit by
+ * digit: every indicator brings four timestamps, each read several times,
+ * and the lenient expression was a twentieth of the bridge's intake.
+ * Undefined for any other form, which the lenient reading then takes.
+ */
+function readCanonical(value: string): TimestampParts | undefined {
+  const length = value.length;
+  if (length < 20 || length > 64 || value.charCodeAt(length - 1) !== 90 /* Z */) return undefined;
+  if (value[4] !== "-" || value[7] !== "-" || value[10] !== "T") return undefined;
+  if (value[13] !== ":" || value[16] !== ":") return undefined;
+  const year = digits(value, 0, 4), month = digits(value, 5, 2), day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2), minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let fraction = "";
+  if (length > 20) {
+    if (value[19] !== "." || length === 21 || digits(value, 20, length - 21) < 0) return undefined;
+    fraction = value.slice(20, Math.min(length - 1, 20 + MAX_FRACTION_DIGITS));
+  }
+  return utcParts({ year, month, day, hour, minute, second }, 0, fraction);
+}
+
+/** The number the `count` digits at `start` write, or -1 when one of them is no digit. */
+function digits(text: string, start: number, count: number): number {
+  let number = 0;
+  for (let at = start; at < start + count; at++) {
+    const digit = text.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    // Fractions may be long; their value is not needed, only that they are digits.
+    number = count > 4 ? 0 : number * 10 + digit;
+  }
+  return number;
+}
+
+function readLenient(value: string): TimestampParts | undefined {
   if (value.length > 64) return undefined;
   const m = ISO_LENIENT.exec(value.trim());
   if (m === null) return undefined;
   const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", , sign, oh = "00", om = "00"] =
     m;
-  const year = Number(y), month = Number(mo), day = Number(d);
-  const hour = Number(h), minute = Number(mi), second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
-  if (hour > 23 || minute > 59 || second > 60) return undefined;
   const offsetHours = Number(oh), offsetMinutes = Number(om);
   if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === "-" ? -1 : 1);
+  const fields = {
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h),
+    minute: Number(mi),
+    second: Number(s),
+  };
+  return utcParts(fields, offsetMs, fraction.slice(0, MAX_FRACTION_DIGITS));
+}
+
+/** A date and time of day as written, before any check. */
+interface WrittenFields {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+}
+
+/** The parts of a written time `offsetMs` ahead of UTC; undefined when no such day or time exists. */
+function utcParts(
+  written: WrittenFields,
+  offsetMs: number,
+  fraction: string,
+): TimestampParts | undefined {
+  const { year, month, day, hour, minute, second } = written;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
   const local = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
   const check = new Date(local);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
-  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (sign === "-" ? -1 : 1);
-  return { wholeSecondsMs: local - offsetMs, fraction: fraction.slice(0, MAX_FRACTION_DIGITS) };
+  return { wholeSecondsMs: local - offsetMs, fraction };
 }
 
 /**

@@ -106,3 +106,37 @@ Deno.test("parseTimestampMs gives what parsing the normalised text gives, for ra
     },
   );
 });
+
+Deno.test("STIX's own form, read digit by digit, reads as the lenient expression reads it", () => {
+  const digits = (n: number, max: number) =>
+    fc.integer({ min: 0, max }).map((v) => String(v).padStart(n, "0"));
+  const written = fc.tuple(
+    digits(4, 9999),
+    digits(2, 13),
+    digits(2, 32),
+    digits(2, 24),
+    digits(2, 60),
+    digits(2, 61),
+    fc.constantFrom("", "."),
+    fc.stringMatching(/^[\d]{0,10}$/),
+    fc.constantFrom("Z", "z", "", "+01"),
+    fc.constantFrom("", "x", "-"),
+  ).map(([y, mo, d, h, mi, s, dot, f, z, junk]) => {
+    const text = `${y}-${mo}-${d}T${h}:${mi}:${s}${dot}${f}${z}`;
+    // A stray character in place of a digit or a separator.
+    const at = junk === "" ? -1 : (Number(f || "0") % text.length);
+    return at < 0 ? text : `${text.slice(0, at)}${junk}${text.slice(at + 1)}`;
+  });
+  fc.assert(
+    fc.property(written, (text) => {
+      // A leading space is no canonical form, so the lenient reading, which trims it, reads it.
+      equal(normalizeTimestamp(text), normalizeTimestamp(` ${text}`), text);
+      const ms = parseTimestampMs(text), lenient = parseTimestampMs(` ${text}`);
+      equal(ms === lenient || (Number.isNaN(ms) && Number.isNaN(lenient)), true, text);
+    }),
+    { numRuns: 5000 },
+  );
+  for (const text of ["2021-04-01T10:00:00.Z", "2021-04-01T10:00:00.1234567890123Z"]) {
+    equal(normalizeTimestamp(text), normalizeTimestamp(` ${text}`), text);
+  }
+});

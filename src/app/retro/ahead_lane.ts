@@ -13,7 +13,8 @@ export class AheadLane implements JobLane<LaneEntry> {
   }
 
   has(job: RetroJob): boolean {
-    return this.#jobs.has(job.key);
+    // Mostly empty; a lookup would hash the key, a fresh text, for nothing.
+    return this.#jobs.size > 0 && this.#jobs.has(job.key);
   }
 
   add(job: RetroJob): void {

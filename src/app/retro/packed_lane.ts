@@ -1,7 +1,8 @@
 import type { Indicator } from "../../core/indicator.ts";
 import type { IocQuery } from "../../core/ioc.ts";
 import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
-import { jsonAbbreviation } from "../../core/json_abbreviation.ts";
+import { indicatorPacking } from "../../core/indicator_packing.ts";
+import type { ObjectPacking } from "../../core/object_packing.ts";
 import { TextChunks } from "../../core/text_chunks.ts";
 import { textHash32 } from "../../core/text_hash.ts";
 import { type JobLane, type LaneEntry, type RetroJob, retroJob } from "./job.ts";
@@ -20,11 +21,10 @@ const FAMILY_MASK = 0x7f;
 
 /**
  * The retro queue's waiting jobs, packed (issue 19: a million-indicator
- * snapshot waits here). A job keeps its query and indicator as two lines of
- * JSON, abbreviated ({@linkcode jsonAbbreviation}), in {@linkcode TextChunks}
- * outside the heap, and a few numbers in typed
- * arrays: hashes of its id and key, links for the order and for jobs of the
- * same id, its batch family. Nothing of it is a JavaScript object until a
+ * snapshot waits here). A job keeps its query as a line of JSON and its
+ * indicator packed ({@linkcode indicatorPacking}) in {@linkcode TextChunks},
+ * outside the heap, and a few numbers in typed arrays: hashes of its id and
+ * key, links for the order and for jobs of the same id, its batch family. Nothing of it is a JavaScript object until a
  * query takes it; then the job is read back exactly as it was added (JSON
  * keeps a validated indicator's properties and their order). A hash match is
  * confirmed against the job's text, so a collision costs time, never a job.
@@ -32,7 +32,7 @@ const FAMILY_MASK = 0x7f;
 export class PackedLane implements JobLane<PackedEntry> {
   readonly #hash: (text: string) => number;
   readonly #texts: TextChunks;
-  readonly #abbreviation = jsonAbbreviation();
+  readonly #packing = indicatorPacking();
   /** Id hash → the newest slot of that hash; older ones follow through `#sameId`. */
   readonly #byId = new Map<number, number>();
   /** Batch families as small numbers: a lane sees only a handful of them. */
@@ -50,6 +50,9 @@ export class PackedLane implements JobLane<PackedEntry> {
   #head = NONE;
   #tail = NONE;
   #size = 0;
+  #hashed:
+    | { readonly job: RetroJob; readonly idHash: number; readonly keyHash: number }
+    | undefined;
 
   constructor(options: PackedLaneOptions = {}) {
     this.#hash = options.hash ?? textHash32;
@@ -70,13 +73,14 @@ export class PackedLane implements JobLane<PackedEntry> {
   /** Queues `job` behind the others. */
   add(job: RetroJob): void {
     const slot = this.#takeSlot();
-    const idHash = this.#hash(job.indicator.id);
+    const { idHash, keyHash } = this.#hashesOf(job);
     this.#idHash[slot] = idHash;
-    this.#keyHash[slot] = this.#hash(job.key);
+    this.#keyHash[slot] = keyHash;
     this.#sameId[slot] = this.#byId.get(idHash) ?? NONE;
     this.#byId.set(idHash, slot);
-    const json = `${JSON.stringify(job.query)}\n${JSON.stringify(job.indicator)}`;
-    this.#text[slot] = this.#texts.put(this.#abbreviation.abbreviate(json));
+    this.#text[slot] = this.#texts.put(
+      `${JSON.stringify(job.query)}\n${this.#packing.pack(job.indicator)}`,
+    );
     this.#flags[slot] = this.#familyCode(job.shape?.family) | (job.solo === true ? SOLO : 0);
     this.#prev[slot] = this.#tail;
     this.#next[slot] = NONE;
@@ -88,7 +92,7 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   /** Whether a job with `job`'s key waits here. */
   has(job: RetroJob): boolean {
-    const keyHash = this.#hash(job.key);
+    const { keyHash } = this.#hashesOf(job);
     for (const slot of this.#slotsOfId(job.indicator.id)) {
       if (this.#keyHash[slot] === keyHash && this.#read(slot).job().key === job.key) return true;
     }
@@ -123,13 +127,23 @@ export class PackedLane implements JobLane<PackedEntry> {
     this.#reset();
   }
 
+  /** The entry of `slot`; its text is read only once the search asks for its shape or job. */
   #read(slot: number): PackedEntry {
     const flags = this.#flags[slot] as number;
     return new PackedEntry(slot, {
       solo: (flags & SOLO) !== 0,
       family: this.#families[flags & FAMILY_MASK],
-      text: this.#abbreviation.expand(this.#texts.text(this.#text[slot] as number)),
+      text: () => this.#texts.text(this.#text[slot] as number),
+      packing: this.#packing,
     });
+  }
+
+  /** The hashes of `job`'s id and key; the queue asks `has` before `add`, so the last are kept. */
+  #hashesOf(job: RetroJob): { readonly idHash: number; readonly keyHash: number } {
+    if (this.#hashed?.job !== job) {
+      this.#hashed = { job, idHash: this.#hash(job.indicator.id), keyHash: this.#hash(job.key) };
+    }
+    return this.#hashed;
   }
 
   /** The slots whose id hashes as `id` does, newest first. */
@@ -226,19 +240,17 @@ export class PackedEntry implements LaneEntry {
   readonly slot: number;
   readonly solo: boolean;
   readonly family: string | undefined;
-  readonly #text: string;
+  readonly #read: PackedRead;
+  #text: string | undefined;
   #query: IocQuery | undefined;
   #shape: BatchShape | undefined;
   #job: RetroJob | undefined;
 
-  constructor(
-    slot: number,
-    read: { readonly solo: boolean; readonly family: string | undefined; readonly text: string },
-  ) {
+  constructor(slot: number, read: PackedRead) {
     this.slot = slot;
     this.solo = read.solo;
     this.family = read.family;
-    this.#text = read.text;
+    this.#read = read;
   }
 
   shape(): BatchShape | undefined {
@@ -251,18 +263,29 @@ export class PackedEntry implements LaneEntry {
   /** The job as it was added. */
   job(): RetroJob {
     if (this.#job !== undefined) return this.#job;
-    const split = this.#text.indexOf("\n");
-    const indicator = JSON.parse(this.#text.slice(split + 1)) as Indicator;
+    const text = this.#text ??= this.#read.text();
+    const packed = text.slice(text.indexOf("\n") + 1);
+    const indicator = JSON.parse(this.#read.packing.unpack(packed)) as Indicator;
     const job = retroJob(indicator, this.#readQuery());
     this.#job = this.solo ? { ...job, solo: true } : job;
     return this.#job;
   }
 
   #readQuery(): IocQuery {
+    const text = this.#text ??= this.#read.text();
     // JSON has no raw line break, so the first one ends the query.
-    this.#query ??= JSON.parse(this.#text.slice(0, this.#text.indexOf("\n"))) as IocQuery;
+    this.#query ??= JSON.parse(text.slice(0, text.indexOf("\n"))) as IocQuery;
     return this.#query;
   }
+}
+
+/** What a {@linkcode PackedEntry} is made of. */
+interface PackedRead {
+  readonly solo: boolean;
+  readonly family: string | undefined;
+  /** Decodes the job's text from the lane's buffers. */
+  readonly text: () => string;
+  readonly packing: ObjectPacking;
 }
 
 function grown<T extends Int32Array | Uint8Array>(old: T, larger: T): T {
