@@ -11,7 +11,8 @@
  * them while the `vast` stand-in (tests/emulators/fast_vast.ts) holds every
  * query at a gate, so that all of them wait in the bridge; once all were
  * received (the metrics file's `added_iocs`), the gate opens and the run ends
- * when the backlog is 0. Rows: received and ingest rate; RSS idle, with all
+ * when the backlog is 0. Rows: received and ingest rate, with the bridge's
+ * CPU time for the intake (its pace on one core, whatever bounded this run's); RSS idle, with all
  * queued and peak, and bytes per queued indicator above idle; time from the
  * first publish to the first query started and to the last; `vast`
  * processes and queries per 1,000 indicators.
@@ -219,6 +220,7 @@ async function burstRows(
       deadlineMs: 1_800_000,
     });
     const receivedAt = performance.now();
+    const intakeEnd = await readProc(bridge.pid);
     await sleep(1000);
     const full = await readProc(bridge.pid);
     peakKb = Math.max(peakKb, full?.hwmKb ?? 0);
@@ -244,6 +246,9 @@ async function burstRows(
     const got = received();
     const ingest = got / ((receivedAt - started) / 1000);
     const publishPace = (total - failed) / ((publishedAt - started) / 1000);
+    // What the intake cost the bridge, whatever bounded the pace: its capacity on one core.
+    const intakeCpu = (intakeEnd?.cpuSeconds ?? NaN) - (idle?.cpuSeconds ?? NaN);
+    const cpuEach = intakeCpu / got;
     // The emulator waits while the bridge's socket is full, so a receive pace close behind the
     // publish pace cannot tell which side set it; a lag of over a second says the bridge did.
     const bound = receivedAt - publishedAt > 1000
@@ -264,7 +269,11 @@ async function burstRows(
             Math.round(publishPace).toLocaleString("en-US")
           }/s published (all received after ${seconds(receivedAt)}, all published after ${
             seconds(publishedAt)
-          }; ${sockets}; ${bound})`,
+          }; ${sockets}; ${bound}; the bridge's CPU until then ${intakeCpu.toFixed(1)} s, ${
+            (cpuEach * 1e6).toFixed(1)
+          } µs an indicator, one core's worth ${
+            Math.round(1 / cpuEach).toLocaleString("en-US")
+          }/s)`,
         target: `all; ≥ ${TARGET_INGEST_PER_SECOND.toLocaleString("en-US")}/s`,
         command,
       },

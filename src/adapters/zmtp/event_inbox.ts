@@ -15,6 +15,12 @@ export type ZmtpEvent =
 
 /** Received bytes held for the consumer before reading pauses (one message always fits). */
 const INBOX_BYTES = 1024 * 1024;
+/**
+ * Reading takes up again once the consumer has brought the inbox below this:
+ * resuming at the first byte of room paused and woke the read loop (and the
+ * heartbeat with it) every few messages of a burst.
+ */
+const RESUME_BYTES = INBOX_BYTES / 2;
 /** What an inbox entry costs beyond its bytes, so tiny messages are bounded too. */
 const EVENT_OVERHEAD = 64;
 
@@ -47,7 +53,7 @@ export class EventInbox {
       this.#head = 0;
     }
     if (event !== undefined) this.#bytes -= eventBytes(event);
-    this.#taken.notify();
+    if (this.#bytes < RESUME_BYTES) this.#taken.notify();
     return event;
   }
 
@@ -56,7 +62,10 @@ export class EventInbox {
     return this.#arrived.wait(signal);
   }
 
-  /** Resolves on the next {@link shift} of an event (or {@link wake}). */
+  /**
+   * Resolves once {@link shift} has brought the inbox below half of what makes
+   * it {@link full} (or on {@link wake}).
+   */
   taking(): Promise<void> {
     return this.#taken.wait();
   }
