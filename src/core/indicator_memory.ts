@@ -106,7 +106,7 @@ export class IndicatorMemory {
 
   /** Whether a version of `id` modified at `modifiedMs` is older than the one remembered. */
   isStale(id: string, modifiedMs: number | undefined): boolean {
-    const entry = this.#read(id);
+    const entry = this.#read(this.#slots.get(id));
     return entry !== undefined && compareVersions(modifiedMs, entry.modifiedMs) < 0;
   }
 
@@ -114,16 +114,18 @@ export class IndicatorMemory {
   arrive(id: string, version: IndicatorVersion): IndicatorArrival {
     const { modifiedMs, nowMs } = version;
     const queryHash = textHash52(version.queryKey);
-    const old = this.#read(id);
+    // One lookup for the read and the write: a snapshot's ids make this Map large.
+    const slot = this.#slots.get(id);
+    const old = this.#read(slot);
     if (old === undefined) {
-      this.#remember(id, { modifiedMs, queryHash, queriedMs: nowMs });
+      this.#remember(id, slot, { modifiedMs, queryHash, queriedMs: nowMs });
       return { kind: "new" };
     }
     const order = compareVersions(modifiedMs, old.modifiedMs);
     if (order < 0) return { kind: "stale" };
     const patternChanged = queryHash !== old.queryHash;
     const query = patternChanged || nowMs - old.queriedMs >= this.#options.windowMs;
-    this.#remember(id, {
+    this.#remember(id, slot, {
       modifiedMs: order > 0 ? modifiedMs : old.modifiedMs,
       queryHash,
       queriedMs: query ? nowMs : old.queriedMs,
@@ -141,8 +143,7 @@ export class IndicatorMemory {
     this.#free.push(slot);
   }
 
-  #read(id: string): Entry | undefined {
-    const slot = this.#slots.get(id);
+  #read(slot: number | undefined): Entry | undefined {
     if (slot === undefined) return undefined;
     const at = slot * SLOT;
     const modified = this.#slab[at] as number;
@@ -153,11 +154,12 @@ export class IndicatorMemory {
     };
   }
 
-  #remember(id: string, entry: Entry): void {
+  /** Writes `entry` for `id`, which holds `slot` (undefined: none yet). */
+  #remember(id: string, held: number | undefined, entry: Entry): void {
     if (this.#options.maxIds === 0) return;
-    let slot = this.#slots.get(id);
+    let slot = held;
     // Deleted first, so that the arrival moves it to the young end.
-    this.#slots.delete(id);
+    if (slot !== undefined) this.#slots.delete(id);
     if (slot === undefined && this.#slots.size >= this.#options.maxIds) {
       const oldest = this.#takeOldest();
       if (oldest !== undefined) {

@@ -27,6 +27,8 @@ const EVENT_OVERHEAD = 64;
 /** A FIFO of events with a moving head, since Array#shift is O(n). */
 export class EventInbox {
   #events: (ZmtpEvent | undefined)[] = [];
+  /** Each event's {@linkcode eventBytes}, counted once. */
+  #sizes: number[] = [];
   #head = 0;
   #bytes = 0;
   readonly #arrived = new Notifier();
@@ -38,8 +40,10 @@ export class EventInbox {
   }
 
   push(event: ZmtpEvent): void {
+    const bytes = eventBytes(event);
     this.#events.push(event);
-    this.#bytes += eventBytes(event);
+    this.#sizes.push(bytes);
+    this.#bytes += bytes;
     this.#arrived.notify();
   }
 
@@ -47,12 +51,13 @@ export class EventInbox {
   shift(): ZmtpEvent | undefined {
     if (this.#head >= this.#events.length) return undefined;
     const event = this.#events[this.#head];
+    this.#bytes -= this.#sizes[this.#head] as number;
     this.#events[this.#head++] = undefined;
     if (this.#head >= 1024 && this.#head * 2 >= this.#events.length) {
       this.#events = this.#events.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
       this.#head = 0;
     }
-    if (event !== undefined) this.#bytes -= eventBytes(event);
     if (this.#bytes < RESUME_BYTES) this.#taken.notify();
     return event;
   }

@@ -92,8 +92,10 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   /** Whether a job with `job`'s key waits here. */
   has(job: RetroJob): boolean {
-    const { keyHash } = this.#hashesOf(job);
-    for (const slot of this.#slotsOfId(job.indicator.id)) {
+    const { idHash, keyHash } = this.#hashesOf(job);
+    // Walked in place: asked for every arriving job, nearly always of an id not queued.
+    let slot = this.#byId.get(idHash) ?? NONE;
+    for (; slot !== NONE; slot = this.#sameId[slot] as number) {
       if (this.#keyHash[slot] === keyHash && this.#read(slot).job().key === job.key) return true;
     }
     return false;
