@@ -8,6 +8,8 @@ const MAX_FRACTION_DIGITS = 6;
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the whole seconds written with four digits. */
 const FIRST_FOUR_DIGIT_YEAR_MS = -62_167_219_200_000;
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_000;
+/** 400 Gregorian years, 146,097 days: after them dates fall on the same days again. */
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
 
 /** A lenient timestamp read: its whole seconds in UTC and the fraction's digits as written. */
 interface TimestampParts {
@@ -95,7 +97,10 @@ function utcParts(
   const { year, month, day, hour, minute, second } = written;
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
   if (hour > 23 || minute > 59 || second > 60) return undefined;
-  const local = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  const local = year < 100
+    // Date.UTC reads years 0–99 as 1900–1999; 400 years later the calendar is the same.
+    ? Date.UTC(year + 400, month - 1, day, hour, minute, Math.min(second, 59)) - GREGORIAN_CYCLE_MS
+    : Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
   const check = new Date(local);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
   return { wholeSecondsMs: local - offsetMs, fraction };

@@ -16,6 +16,15 @@ Deno.test("normalizeTimestamp reads every form VAST prints", () => {
   for (const [input, expected] of cases) equal(normalizeTimestamp(input), expected, input);
 });
 
+Deno.test("years 0000 to 0099 are those years, not 1900 to 1999", () => {
+  equal(normalizeTimestamp("0050-06-01T00:00:00Z"), "0050-06-01T00:00:00Z");
+  equal(normalizeTimestamp("0000-02-29T12:00:00Z"), "0000-02-29T12:00:00Z");
+  equal(normalizeTimestamp("0001-02-29T12:00:00Z"), undefined);
+  for (const text of ["0050-06-01T00:00:00Z", "0099-12-31T23:59:59.5Z", "0000-03-01T00:30:00Z"]) {
+    equal(parseTimestampMs(text), Date.parse(text), text);
+  }
+});
+
 Deno.test("normalizeTimestamp takes numbers as epoch seconds", () => {
   equal(normalizeTimestamp(1617271200), "2021-04-01T10:00:00Z");
   equal(normalizeTimestamp(1617271200.25), "2021-04-01T10:00:00.250000Z");
