@@ -163,6 +163,11 @@ export interface BatchShape {
 
 /** The batch shape of `query`, or undefined when it must be queried alone. */
 export function batchShape(query: IocQuery): BatchShape | undefined {
+  // Most indicators hold one value: no sets to build.
+  if (query.length === 1) {
+    const key = termBatchKey(query[0] as IocTerm);
+    return key === undefined ? undefined : { family: key.family, keys: [key.key] };
+  }
   const families = new Set<BatchFamily>();
   const keys = new Set<string>();
   for (const term of query) {

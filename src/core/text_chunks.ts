@@ -66,7 +66,7 @@ export class TextChunks {
     if (chunk === undefined || this.#used + room > chunk.bytes.length) {
       chunk = this.#newChunk(room);
     }
-    const { written } = this.#encoder.encodeInto(text, chunk.bytes.subarray(this.#used));
+    const written = this.#encode(text, chunk.bytes, this.#used);
     const ref = this.#takeRef();
     this.#chunkOf[ref] = this.#current;
     this.#offsetOf[ref] = this.#used;
@@ -111,6 +111,25 @@ export class TextChunks {
     this.#freeRefs = [];
     this.#nextRef = 0;
     this.#size = 0;
+  }
+
+  /**
+   * Writes `text` as UTF-8 into `bytes` at `offset`; returns the bytes written.
+   * Queued texts are nearly all ASCII, which a loop copies faster than
+   * `encodeInto` with its view and call for every text; the first other
+   * character hands the rest to it.
+   */
+  #encode(text: string, bytes: Uint8Array, offset: number): number {
+    const length = text.length;
+    for (let at = 0; at < length; at++) {
+      const unit = text.charCodeAt(at);
+      if (unit >= 0x80) {
+        const rest = this.#encoder.encodeInto(text.slice(at), bytes.subarray(offset + at));
+        return at + rest.written;
+      }
+      bytes[offset + at] = unit;
+    }
+    return length;
   }
 
   #chunkAt(ref: number): Chunk {

@@ -88,6 +88,13 @@ interface WrittenFields {
   readonly second: number;
 }
 
+/** Days of `month` (1–12) of `year` in the proleptic Gregorian calendar, as `Date` counts. */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return leap ? 29 : 28;
+}
+
 /** The parts of a written time `offsetMs` ahead of UTC; undefined when no such day or time exists. */
 function utcParts(
   written: WrittenFields,
@@ -101,8 +108,7 @@ function utcParts(
     // Date.UTC reads years 0–99 as 1900–1999; 400 years later the calendar is the same.
     ? Date.UTC(year + 400, month - 1, day, hour, minute, Math.min(second, 59)) - GREGORIAN_CYCLE_MS
     : Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
-  const check = new Date(local);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  if (day > daysInMonth(year, month)) return undefined;
   return { wholeSecondsMs: local - offsetMs, fraction };
 }
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { equal, throws } from "node:assert/strict";
 import { TextChunks } from "../../src/core/text_chunks.ts";
 
@@ -36,4 +37,17 @@ Deno.test("reading a deleted text is an error, not another text", () => {
   store.delete(ref);
   throws(() => store.text(ref), /Cannot find text/);
   throws(() => store.text(99), /Cannot find text/);
+});
+
+Deno.test("any text reads back as UTF-8 round-trips it, the ASCII start copied apart", () => {
+  const store = new TextChunks({ chunkBytes: 256 });
+  const utf8 = new TextDecoder();
+  const encoder = new TextEncoder();
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 60 }), fc.string(), (odd, ascii) => {
+      const text = `${ascii}${odd}${ascii}`;
+      equal(store.text(store.put(text)), utf8.decode(encoder.encode(text)));
+    }),
+    { numRuns: 2000 },
+  );
 });
