@@ -135,18 +135,22 @@ type Step =
 
 /** Reads `'...'` starting at the opening quote, applying the two legal escapes. */
 function readString(text: string, quote: number): Step {
+  // Taken in runs between escapes: a character at a time built a string per character.
   let value = "";
-  let i = quote + 1;
+  let run = quote + 1;
+  let i = run;
   while (i < text.length) {
     const ch = text[i];
     if (ch === "'") {
+      value += text.slice(run, i);
       return { ok: true, token: { kind: "string", value, start: quote, end: i + 1 } };
     }
     if (ch === "\\") {
       const next = text[i + 1];
       if (next === "'" || next === "\\") {
-        value += next;
+        value += text.slice(run, i) + next;
         i += 2;
+        run = i;
         continue;
       }
       const what = next === undefined
@@ -154,7 +158,6 @@ function readString(text: string, quote: number): Step {
         : `'\\' followed by ${describeCharacter(text, i + 1)} (only \\' and \\\\ are allowed)`;
       return { ok: false, error: syntaxError(`invalid escape in string literal: ${what}`, i) };
     }
-    value += ch;
     i += 1;
   }
   return { ok: false, error: syntaxError("unterminated string literal", quote) };
@@ -240,8 +243,10 @@ const TWO_CHAR_OPERATORS: Readonly<Record<string, OperatorSymbol>> = {
 function readToken(text: string, start: number): Step {
   const ch = text[start] ?? "";
   const code = text.charCodeAt(start);
-  const pair = text.slice(start, start + 2);
-  const twoChar = TWO_CHAR_OPERATORS[pair];
+  // Only these begin a two-character operator; no slice for every other token.
+  const twoChar = ch === "=" || ch === "!" || ch === "<" || ch === ">"
+    ? TWO_CHAR_OPERATORS[text.slice(start, start + 2)]
+    : undefined;
   if (twoChar !== undefined) {
     return { ok: true, token: { kind: "operator", value: twoChar, start, end: start + 2 } };
   }
