@@ -30,6 +30,15 @@ function readTimestamp(value: string): TimestampParts | undefined {
  * Undefined for any other form, which the lenient reading then takes.
  */
 function readCanonical(value: string): TimestampParts | undefined {
+  const canonical = canonicalFields(value);
+  if (canonical === undefined) return undefined;
+  return utcParts(canonical.written, 0, canonical.digits.slice(0, MAX_FRACTION_DIGITS));
+}
+
+/** The fields of a text in STIX's own form and its fraction's digits; undefined for any other text. */
+function canonicalFields(
+  value: string,
+): { readonly written: WrittenFields; readonly digits: string } | undefined {
   const length = value.length;
   if (length < 20 || length > 64 || value.charCodeAt(length - 1) !== 90 /* Z */) return undefined;
   if (value[4] !== "-" || value[7] !== "-" || value[10] !== "T") return undefined;
@@ -41,9 +50,37 @@ function readCanonical(value: string): TimestampParts | undefined {
   let fraction = "";
   if (length > 20) {
     if (value[19] !== "." || length === 21 || digits(value, 20, length - 21) < 0) return undefined;
-    fraction = value.slice(20, Math.min(length - 1, 20 + MAX_FRACTION_DIGITS));
+    fraction = value.slice(20, length - 1);
   }
-  return utcParts({ year, month, day, hour, minute, second }, 0, fraction);
+  return { written: { year, month, day, hour, minute, second }, digits: fraction };
+}
+
+/** A timestamp text in STIX's own form, taken apart so that it can be written again exactly. */
+export interface StixTimeText {
+  /** Whole seconds since the Unix epoch. */
+  readonly epochSeconds: number;
+  /** The fraction as written, with its dot; empty when there is none. */
+  readonly fraction: string;
+}
+
+/**
+ * Reads a text written exactly as `YYYY-MM-DDTHH:MM:SS[.digits]Z` of a day
+ * that exists, second at most 59 (a leap second could not be written back);
+ * {@linkcode formatStixTimeText} gives the same text again. Undefined for any
+ * other text.
+ */
+export function readStixTimeText(text: string): StixTimeText | undefined {
+  const canonical = canonicalFields(text);
+  if (canonical === undefined || canonical.written.second > 59) return undefined;
+  const parts = utcParts(canonical.written, 0, "");
+  if (parts === undefined) return undefined;
+  const fraction = canonical.digits === "" ? "" : `.${canonical.digits}`;
+  return { epochSeconds: parts.wholeSecondsMs / 1000, fraction };
+}
+
+/** The text {@linkcode readStixTimeText} read `time` from. */
+export function formatStixTimeText(time: StixTimeText): string {
+  return `${new Date(time.epochSeconds * 1000).toISOString().slice(0, 19)}${time.fraction}Z`;
 }
 
 /** The number the `count` digits at `start` write, or -1 when one of them is no digit. */

@@ -1,7 +1,7 @@
 import type { Indicator } from "../../core/indicator.ts";
 import type { IocQuery } from "../../core/ioc.ts";
 import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
-import { indicatorPacking } from "../../core/indicator_packing.ts";
+import { indicatorPacking, queryPacking } from "../../core/queue_packing.ts";
 import type { ObjectPacking } from "../../core/object_packing.ts";
 import { TextChunks } from "../../core/text_chunks.ts";
 import { textHash32 } from "../../core/text_hash.ts";
@@ -21,8 +21,8 @@ const FAMILY_MASK = 0x7f;
 
 /**
  * The retro queue's waiting jobs, packed (issue 19: a million-indicator
- * snapshot waits here). A job keeps its query as a line of JSON and its
- * indicator packed ({@linkcode indicatorPacking}) in {@linkcode TextChunks},
+ * snapshot waits here). A job keeps its query and its indicator packed
+ * ({@linkcode queryPacking}, {@linkcode indicatorPacking}) in {@linkcode TextChunks},
  * outside the heap, and a few numbers in typed arrays: hashes of its id and
  * key, links for the order and for jobs of the same id, its batch family. Nothing of it is a JavaScript object until a
  * query takes it; then the job is read back exactly as it was added (JSON
@@ -32,7 +32,7 @@ const FAMILY_MASK = 0x7f;
 export class PackedLane implements JobLane<PackedEntry> {
   readonly #hash: (text: string) => number;
   readonly #texts: TextChunks;
-  readonly #packing = indicatorPacking();
+  readonly #packings = { query: queryPacking(), indicator: indicatorPacking() };
   /** Id hash → the newest slot of that hash; older ones follow through `#sameId`. */
   readonly #byId = new Map<number, number>();
   /** Batch families as small numbers: a lane sees only a handful of them. */
@@ -79,7 +79,9 @@ export class PackedLane implements JobLane<PackedEntry> {
     this.#sameId[slot] = this.#byId.get(idHash) ?? NONE;
     this.#byId.set(idHash, slot);
     this.#text[slot] = this.#texts.put(
-      `${JSON.stringify(job.query)}\n${this.#packing.pack(job.indicator)}`,
+      `${this.#packings.query.packList(job.query)}\n${
+        this.#packings.indicator.pack(job.indicator)
+      }`,
     );
     this.#flags[slot] = this.#familyCode(job.shape?.family) | (job.solo === true ? SOLO : 0);
     this.#prev[slot] = this.#tail;
@@ -136,7 +138,7 @@ export class PackedLane implements JobLane<PackedEntry> {
       solo: (flags & SOLO) !== 0,
       family: this.#families[flags & FAMILY_MASK],
       text: () => this.#texts.text(this.#text[slot] as number),
-      packing: this.#packing,
+      packings: this.#packings,
     });
   }
 
@@ -267,7 +269,7 @@ export class PackedEntry implements LaneEntry {
     if (this.#job !== undefined) return this.#job;
     const text = this.#text ??= this.#read.text();
     const packed = text.slice(text.indexOf("\n") + 1);
-    const indicator = JSON.parse(this.#read.packing.unpack(packed)) as Indicator;
+    const indicator = JSON.parse(this.#read.packings.indicator.unpack(packed)) as Indicator;
     const job = retroJob(indicator, this.#readQuery());
     this.#job = this.solo ? { ...job, solo: true } : job;
     return this.#job;
@@ -275,8 +277,9 @@ export class PackedEntry implements LaneEntry {
 
   #readQuery(): IocQuery {
     const text = this.#text ??= this.#read.text();
-    // JSON has no raw line break, so the first one ends the query.
-    this.#query ??= JSON.parse(text.slice(0, text.indexOf("\n"))) as IocQuery;
+    // A packed text has no raw line break, so the first one ends the query.
+    const packed = text.slice(0, text.indexOf("\n"));
+    this.#query ??= JSON.parse(this.#read.packings.query.unpackList(packed)) as IocQuery;
     return this.#query;
   }
 }
@@ -287,7 +290,7 @@ interface PackedRead {
   readonly family: string | undefined;
   /** Decodes the job's text from the lane's buffers. */
   readonly text: () => string;
-  readonly packing: ObjectPacking;
+  readonly packings: { readonly query: ObjectPacking; readonly indicator: ObjectPacking };
 }
 
 function grown<T extends Int32Array | Uint8Array>(old: T, larger: T): T {
