@@ -108,14 +108,24 @@ export type DecodedFrame =
     readonly command: boolean;
   };
 
+/** Bodies up to this size are cut from a shared slab of {@link SLAB_BYTES}. */
+const SLAB_PART_BYTES = 4096;
+const SLAB_BYTES = 64 * 1024;
+
 /**
  * Decodes frames from byte chunks split anywhere. A frame over
  * `maxFrameBytes` is reported by its header and its body skipped as it
- * streams past, so memory stays at one frame. Frames never alias a chunk.
+ * streams past, so memory stays at one frame. Frames never alias a chunk;
+ * small ones share a slab with the frames around them (a burst of a million
+ * indicators was a million buffers to allocate and free), which is written
+ * no more once a body is handed out.
  */
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
   readonly #header = new Uint8Array(9);
+  readonly #headerView = new DataView(this.#header.buffer);
+  #slab = new Uint8Array(0);
+  #slabUsed = 0;
   #headerFill = 0;
   #headerNeed = 2;
   #body: Uint8Array | undefined;
@@ -165,7 +175,7 @@ export class FrameDecoder {
     if (more && command) throw new Error("Cannot decode a ZMTP frame: a command with MORE set");
     let size: number;
     if (this.#headerNeed === 9) {
-      const long = new DataView(this.#header.buffer).getBigUint64(1);
+      const long = this.#headerView.getBigUint64(1);
       if (long > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new Error(`Cannot decode a ZMTP frame: size ${long} is beyond any buffer`);
       }
@@ -180,11 +190,22 @@ export class FrameDecoder {
     } else if (size === 0) {
       out.push({ kind: "frame", body: new Uint8Array(), more, command });
     } else {
-      this.#body = new Uint8Array(size);
+      this.#body = this.#newBody(size);
       this.#bodyFill = 0;
       this.#more = more;
       this.#command = command;
     }
+  }
+
+  #newBody(size: number): Uint8Array {
+    if (size > SLAB_PART_BYTES) return new Uint8Array(size);
+    if (this.#slabUsed + size > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    const body = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    this.#slabUsed += size;
+    return body;
   }
 
   #finish(body: Uint8Array): DecodedFrame {

@@ -67,6 +67,20 @@ Deno.test("decoded frames never alias the chunk they came from", () => {
   equal(ascii(decoded.body), "abc");
 });
 
+Deno.test("bodies kept while far more frames follow still hold their own bytes", () => {
+  const decoder = new FrameDecoder(1 << 20);
+  const sizes = [1, 300, 4096, 4097, 70_000, 255, 256];
+  const kept: { body: Uint8Array; fill: number }[] = [];
+  for (let n = 0; n < 2000; n++) {
+    const size = sizes[n % sizes.length] as number;
+    const [decoded] = decoder.push(encodeFrame(new Uint8Array(size).fill(n % 251)));
+    ok(decoded?.kind === "frame");
+    equal(decoded.body.length, size);
+    kept.push({ body: decoded.body, fill: n % 251 });
+  }
+  for (const { body, fill } of kept) ok(body.every((byte) => byte === fill));
+});
+
 const frameArbitrary: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({
     body: fc.uint8Array({ maxLength: 600 }),

@@ -3,6 +3,7 @@ import type { IocQuery } from "../../core/ioc.ts";
 import { type BatchShape, batchShape } from "../../core/retro_batch.ts";
 import { indicatorPacking, queryPacking } from "../../core/queue_packing.ts";
 import type { ObjectPacking } from "../../core/object_packing.ts";
+import { IntMap } from "../../core/int_map.ts";
 import { TextChunks } from "../../core/text_chunks.ts";
 import { textHash32 } from "../../core/text_hash.ts";
 import { type JobLane, type LaneEntry, type RetroJob, retroJob } from "./job.ts";
@@ -34,7 +35,7 @@ export class PackedLane implements JobLane<PackedEntry> {
   readonly #texts: TextChunks;
   readonly #packings = { query: queryPacking(), indicator: indicatorPacking() };
   /** Id hash → the newest slot of that hash; older ones follow through `#sameId`. */
-  readonly #byId = new Map<number, number>();
+  readonly #byId = new IntMap();
   /** Batch families as small numbers: a lane sees only a handful of them. */
   readonly #familyCodes = new Map<string, number>();
   readonly #families: (string | undefined)[] = [undefined];
@@ -127,7 +128,6 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   clear(): void {
     this.#texts.clear();
-    this.#byId.clear();
     this.#reset();
   }
 
@@ -222,6 +222,7 @@ export class PackedLane implements JobLane<PackedEntry> {
   }
 
   #reset(): void {
+    this.#byId.clear();
     if (this.#idHash.length > INITIAL_SLOTS) {
       this.#idHash = new Int32Array(INITIAL_SLOTS);
       this.#keyHash = new Int32Array(INITIAL_SLOTS);
