@@ -4,16 +4,23 @@
  * nothing for the garbage collector to trace or to leave slack for (the retro
  * queue of a million-indicator snapshot, issue 19). Texts are written one
  * after the other; a buffer is let go once every text in it was deleted, so a
- * store used first in, first out gives its memory back as it empties. Texts
+ * store used first in, first out gives its memory back as it empties. Buffers
+ * grow with what the store holds, from {@link MIN_CHUNK_BYTES}: a store that
+ * holds a text or two at a time (a trickle of indicators) keeps one small
+ * buffer, where one of the largest size per text was an allocation that made
+ * V8 count tens of MiB more outside its heap, and collect, every time. Texts
  * must be well-formed: a lone surrogate, which UTF-8 cannot hold, reads back
  * as U+FFFD (JSON text, which escapes them, is safe).
  */
 
 /** How {@linkcode TextChunks} sizes its buffers. */
 export interface TextChunksOptions {
-  /** Bytes per buffer; a longer text gets a buffer of its own. Default 1 MiB. */
+  /** Bytes of the largest buffer; a longer text gets a buffer of its own. Default 32 MiB. */
   readonly chunkBytes?: number;
 }
+
+/** The first buffer's size, and the smallest (unless `chunkBytes` is smaller). */
+const MIN_CHUNK_BYTES = 64 * 1024;
 
 interface Chunk {
   readonly bytes: Uint8Array;
@@ -28,6 +35,9 @@ const MAX_BYTES_PER_UNIT = 3;
 /** A store of texts, each named by the number {@linkcode TextChunks.put} returns. */
 export class TextChunks {
   readonly #chunkBytes: number;
+  readonly #minChunkBytes: number;
+  /** Bytes of the texts kept, in every buffer. */
+  #liveBytes = 0;
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
   #chunks: (Chunk | undefined)[] = [];
@@ -47,6 +57,7 @@ export class TextChunks {
     if (!(this.#chunkBytes >= 16)) {
       throw new RangeError(`Cannot keep texts in chunks of ${this.#chunkBytes} bytes`);
     }
+    this.#minChunkBytes = Math.min(MIN_CHUNK_BYTES, this.#chunkBytes);
   }
 
   /** Texts kept. */
@@ -73,6 +84,7 @@ export class TextChunks {
     this.#lengthOf[ref] = written;
     this.#used += written;
     chunk.live += written;
+    this.#liveBytes += written;
     this.#size++;
     return ref;
   }
@@ -91,6 +103,7 @@ export class TextChunks {
     const index = this.#chunkOf[ref] as number;
     const chunk = this.#chunkAt(ref);
     chunk.live -= this.#lengthOf[ref] as number;
+    this.#liveBytes -= this.#lengthOf[ref] as number;
     this.#chunkOf[ref] = -1;
     this.#freeRefs.push(ref);
     this.#size--;
@@ -100,14 +113,19 @@ export class TextChunks {
     else this.#chunks[index] = undefined;
   }
 
-  /** Deletes every text and lets every buffer go. */
+  /** Deletes every text and lets every buffer go but one of the smallest size. */
   clear(): void {
-    this.#chunks = [];
-    this.#current = -1;
+    const current = this.#chunks[this.#current];
+    const small = current !== undefined && current.bytes.length <= this.#minChunkBytes;
+    this.#chunks = small ? [{ bytes: current.bytes, live: 0 }] : [];
+    this.#current = small ? 0 : -1;
     this.#used = 0;
-    this.#chunkOf = new Int32Array(INITIAL_REFS);
-    this.#offsetOf = new Uint32Array(INITIAL_REFS);
-    this.#lengthOf = new Uint32Array(INITIAL_REFS);
+    this.#liveBytes = 0;
+    if (this.#chunkOf.length > INITIAL_REFS) {
+      this.#chunkOf = new Int32Array(INITIAL_REFS);
+      this.#offsetOf = new Uint32Array(INITIAL_REFS);
+      this.#lengthOf = new Uint32Array(INITIAL_REFS);
+    }
     this.#freeRefs = [];
     this.#nextRef = 0;
     this.#size = 0;
@@ -144,7 +162,10 @@ export class TextChunks {
     const old = this.#chunks[this.#current];
     // A chunk nothing lives in any more goes now, not when its last text would have been deleted.
     if (old !== undefined && old.live === 0) this.#chunks[this.#current] = undefined;
-    const chunk = { bytes: new Uint8Array(Math.max(this.#chunkBytes, room)), live: 0 };
+    // About as large as all that is held: buffers double while the store grows.
+    const held = 2 ** Math.ceil(Math.log2(Math.max(1, this.#liveBytes)));
+    const size = Math.min(this.#chunkBytes, Math.max(this.#minChunkBytes, held));
+    const chunk = { bytes: new Uint8Array(Math.max(size, room)), live: 0 };
     this.#chunks.push(chunk);
     this.#current = this.#chunks.length - 1;
     this.#used = 0;

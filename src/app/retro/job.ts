@@ -70,6 +70,11 @@ export interface TakeRetroJobsOptions {
 /** How many queued jobs the search for batch members looks at, per member. */
 const BATCH_SCAN_FACTOR = 4;
 
+/** How many of the oldest jobs {@linkcode takeRetroJobs} looks at, at most. */
+export function batchScanLimit(options: TakeRetroJobsOptions): number {
+  return options.batchSize * BATCH_SCAN_FACTOR;
+}
+
 /**
  * Removes and returns the jobs of the next query from `lane` (not empty): the
  * oldest job, with waiting jobs of its family when batching, up to
@@ -89,7 +94,7 @@ export function takeRetroJobs<Entry extends LaneEntry>(
   const values = new Set<string>();
   let scanned = 0;
   for (let entry: Entry | undefined = first; entry !== undefined; entry = entries.next().value) {
-    if (values.size >= size || scanned++ >= size * BATCH_SCAN_FACTOR) break;
+    if (values.size >= size || scanned++ >= batchScanLimit(options)) break;
     const shape = entry.solo || entry.family !== family ? undefined : entry.shape();
     if (shape === undefined) continue;
     const added = shape.keys.filter((key) => !values.has(key));

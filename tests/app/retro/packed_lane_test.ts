@@ -82,6 +82,6 @@ Deno.test("text buffers go as the lane empties, first in, first out", () => {
   for (let n = 0; n < 100; n++) lane.take([[...lane.entries()][0]!]);
   equal(lane.chunks <= full / 2 + 1, true, `${lane.chunks} of ${full} buffers left at half`);
   lane.take([...lane.entries()]);
-  equal(lane.chunks, 0);
+  equal(lane.chunks <= 1, true, "at most one buffer of the smallest size stays");
   equal(lane.size, 0);
 });

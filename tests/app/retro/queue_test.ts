@@ -78,3 +78,38 @@ function valueOf(name: string): string {
   const n = Number(name.slice(1));
   return `10.0.${n >> 8}.${n & 255}`;
 }
+
+function domainJob(name: string): RetroJob {
+  const indicator = {
+    type: "indicator",
+    id: `indicator--${name}`,
+    pattern: `[domain-name:value = '${name}.example']`,
+  } as const;
+  return retroJob(indicator, [{ type: "domain", value: `${name}.example` }]);
+}
+
+const BETWEEN_ROUNDS = { batchSize: 4, round: false } as const;
+
+Deno.test("a search that saw every job searches again once more arrive", () => {
+  const queue = new RetroQueue();
+  queue.add(job("ip0", "10.0.0.0"));
+  queue.add(domainJob("d0"));
+  equal(queue.take(BETWEEN_ROUNDS), undefined, "one address: no full batch");
+  equal(queue.take(BETWEEN_ROUNDS), undefined, "nothing changed");
+  for (let n = 1; n < 4; n++) queue.add(job(`ip${n}`, `10.0.0.${n}`));
+  deepEqual(names(queue.take(BETWEEN_ROUNDS)), ["ip0", "ip1", "ip2", "ip3"]);
+  deepEqual(names(queue.take({ batchSize: 4, round: true })), ["d0"], "a round takes the rest");
+});
+
+Deno.test("a search that saw only the oldest jobs searches again once they change", () => {
+  const queue = new RetroQueue();
+  queue.add(job("ip0", "10.0.0.0"));
+  // More than the search looks at (16 for batches of 4), then addresses behind them.
+  for (let n = 0; n < 20; n++) queue.add(domainJob(`d${n}`));
+  for (let n = 1; n < 4; n++) queue.add(job(`ip${n}`, `10.0.0.${n}`));
+  equal(queue.take(BETWEEN_ROUNDS), undefined, "the addresses behind are out of sight");
+  queue.add(job("ip4", "10.0.0.4"));
+  equal(queue.take(BETWEEN_ROUNDS), undefined, "and so is one more at the back");
+  for (let n = 0; n < 12; n++) queue.cancel(`indicator--d${n}`);
+  deepEqual(names(queue.take(BETWEEN_ROUNDS)), ["ip0", "ip1", "ip2", "ip3"]);
+});
