@@ -85,3 +85,22 @@ Deno.test("text buffers go as the lane empties, first in, first out", () => {
   equal(lane.chunks <= 1, true, "at most one buffer of the smallest size stays");
   equal(lane.size, 0);
 });
+
+Deno.test("a slot taken and used again shows its new job's batch shape, not the one read before", () => {
+  const lane = new PackedLane();
+  const ip = (value: string) => retroJob(INDICATOR, [{ type: "ip", value }]);
+  lane.add(ip("10.0.0.1"));
+  lane.add(ip("10.0.0.2"));
+  const [first] = [...lane.entries()];
+  deepEqual(first?.shape()?.keys, ["address 10.0.0.1"]);
+  deepEqual([...lane.entries()].map((entry) => entry.shape()?.keys), [
+    ["address 10.0.0.1"],
+    ["address 10.0.0.2"],
+  ]);
+  lane.take([first!]);
+  lane.add(retroJob(INDICATOR, [{ type: "domain", value: "host.example" }]));
+  deepEqual([...lane.entries()].map((entry) => [entry.family, entry.shape()?.keys]), [
+    ["address", ["address 10.0.0.2"]],
+    ["domain", ["domain host.example"]],
+  ]);
+});
