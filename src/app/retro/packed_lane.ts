@@ -19,8 +19,6 @@ const INITIAL_SLOTS = 1024;
 const NONE = -1;
 const SOLO = 0x80;
 const FAMILY_MASK = 0x7f;
-/** Most batch shapes kept for searches (a search reads at most its window). */
-const SHAPES_KEPT = 4096;
 
 /**
  * The retro queue's waiting jobs, packed (issue 19: a million-indicator
@@ -38,13 +36,6 @@ export class PackedLane implements JobLane<PackedEntry> {
   readonly #packings = { query: queryPacking(), indicator: indicatorPacking() };
   /** Id hash → the newest slot of that hash; older ones follow through `#sameId`. */
   readonly #byId = new IntMap();
-  /**
-   * Batch shapes of jobs a search read. Between rounds every arrival searches
-   * the oldest jobs again, and reading their packed queries each time cost
-   * workload f a fifth more CPU; searches read the oldest jobs, which leave
-   * first, so this holds about one search's worth.
-   */
-  readonly #shapes = new Map<number, BatchShape | undefined>();
   /** Batch families as small numbers: a lane sees only a handful of them. */
   readonly #familyCodes = new Map<string, number>();
   readonly #families: (string | undefined)[] = [undefined];
@@ -147,7 +138,6 @@ export class PackedLane implements JobLane<PackedEntry> {
       solo: (flags & SOLO) !== 0,
       family: this.#families[flags & FAMILY_MASK],
       text: () => this.#texts.text(this.#text[slot] as number),
-      shapes: this.#shapes,
       packings: this.#packings,
     });
   }
@@ -170,7 +160,6 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   #remove(slot: number): void {
     this.#unlinkSameId(slot);
-    this.#shapes.delete(slot);
     const prev = this.#prev[slot] as number;
     const next = this.#next[slot] as number;
     if (prev === NONE) this.#head = next;
@@ -234,7 +223,6 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   #reset(): void {
     this.#byId.clear();
-    this.#shapes.clear();
     if (this.#idHash.length > INITIAL_SLOTS) {
       this.#idHash = new Int32Array(INITIAL_SLOTS);
       this.#keyHash = new Int32Array(INITIAL_SLOTS);
@@ -260,6 +248,7 @@ export class PackedEntry implements LaneEntry {
   readonly #read: PackedRead;
   #text: string | undefined;
   #query: IocQuery | undefined;
+  #shape: BatchShape | undefined;
   #job: RetroJob | undefined;
 
   constructor(slot: number, read: PackedRead) {
@@ -270,12 +259,10 @@ export class PackedEntry implements LaneEntry {
   }
 
   shape(): BatchShape | undefined {
-    if (this.family === undefined) return undefined;
-    const shapes = this.#read.shapes;
-    if (shapes.has(this.slot)) return shapes.get(this.slot);
-    const shape = batchShape(this.#readQuery());
-    if (shapes.size < SHAPES_KEPT) shapes.set(this.slot, shape);
-    return shape;
+    if (this.#shape === undefined && this.family !== undefined) {
+      this.#shape = batchShape(this.#readQuery());
+    }
+    return this.#shape;
   }
 
   /** The job as it was added. */
@@ -302,8 +289,6 @@ export class PackedEntry implements LaneEntry {
 interface PackedRead {
   readonly solo: boolean;
   readonly family: string | undefined;
-  /** The lane's batch shapes of jobs read before, by slot. */
-  readonly shapes: Map<number, BatchShape | undefined>;
   /** Decodes the job's text from the lane's buffers. */
   readonly text: () => string;
   readonly packings: { readonly query: ObjectPacking; readonly indicator: ObjectPacking };

@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { AheadLane } from "../../../src/app/retro/ahead_lane.ts";
+import { ObjectLane } from "../../../src/app/retro/object_lane.ts";
 import {
   type JobLane,
   type LaneEntry,
@@ -26,7 +26,7 @@ function job(n: number, ioc: PointIoc | IocQuery, solo?: boolean): RetroJob {
 const LANES = [
   { name: "packed", make: () => new PackedLane() },
   { name: "packed, colliding hashes", make: () => new PackedLane({ hash: () => 7 }) },
-  { name: "ahead", make: () => new AheadLane() },
+  { name: "ahead", make: () => new ObjectLane() },
 ] as const;
 
 type TestLane = JobLane<LaneEntry> & { add(job: RetroJob): void };

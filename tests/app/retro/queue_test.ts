@@ -61,7 +61,7 @@ Deno.test("cancel drops every waiting job of one indicator from both lanes", () 
 
 Deno.test("a packed queue keeps its order and its jobs through a million-like churn", () => {
   // Small text buffers so that many are made and let go; a hash that collides often.
-  const queue = new RetroQueue({ chunkBytes: 512, hash: (text) => text.length % 5 });
+  const queue = new RetroQueue({ chunkBytes: 512, hash: (text) => text.length % 5, headJobs: 8 });
   const expected: string[] = [];
   for (let n = 0; n < 300; n++) {
     queue.add(job(`n${n}`, `10.0.${n >> 8}.${n & 255}`));
@@ -70,6 +70,8 @@ Deno.test("a packed queue keeps its order and its jobs through a million-like ch
   }
   const left = expected.filter((_, n) => n % 3 !== 1);
   equal(queue.size, left.length);
+  // The head's cancelled jobs leave room, but jobs behind packed ones are packed too.
+  equal(queue.packed >= left.length - 8 && queue.packed < left.length, true, `${queue.packed}`);
   for (const name of left) equal(queue.has(job(name, valueOf(name))), true, name);
   deepEqual(drain(queue), left);
 });
@@ -112,4 +114,28 @@ Deno.test("a search that saw only the oldest jobs searches again once they chang
   equal(queue.take(BETWEEN_ROUNDS), undefined, "and so is one more at the back");
   for (let n = 0; n < 12; n++) queue.cancel(`indicator--d${n}`);
   deepEqual(names(queue.take(BETWEEN_ROUNDS)), ["ip0", "ip1", "ip2", "ip3"]);
+});
+
+Deno.test("a queue that never holds more than its head packs nothing", () => {
+  const queue = new RetroQueue({ headJobs: 4 });
+  for (let n = 0; n < 100; n++) {
+    queue.add(job(`t${n}`, `10.0.0.${n}`));
+    queue.add(job(`u${n}`, `10.0.0.${n}`));
+    equal(queue.packed, 0);
+    deepEqual(names(queue.take(ONE)), [`t${n}`]);
+    deepEqual(names(queue.take(ONE)), [`u${n}`]);
+  }
+});
+
+Deno.test("jobs keep their order through the head and the packed tail, batches too", () => {
+  const queue = new RetroQueue({ headJobs: 3 });
+  for (let n = 0; n < 10; n++) queue.add(job(`q${n}`, `10.0.1.${n}`));
+  equal(queue.packed, 7);
+  // A search reads 8 for batches of 2: the head takes that many up from the tail.
+  deepEqual(names(queue.take({ batchSize: 2, round: false })), ["q0", "q1"]);
+  equal(queue.packed, 2);
+  queue.add(job("q10", "10.0.1.10"));
+  equal(queue.packed, 3, "behind packed jobs, a new one is packed too");
+  deepEqual(drain(queue), ["q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"]);
+  equal(queue.packed, 0);
 });

@@ -2,10 +2,11 @@ import type { BatchShape } from "../../core/retro_batch.ts";
 import type { JobLane, LaneEntry, RetroJob } from "./job.ts";
 
 /**
- * Jobs as themselves, in the order added: the retro queue's lane for jobs a
- * batch handed back, which are few (at most what running batches hold).
+ * Jobs as themselves, in the order added: the retro queue's lanes for jobs a
+ * batch handed back and for the oldest waiting jobs, which are few (what
+ * running batches hold; a thousand or so).
  */
-export class AheadLane implements JobLane<LaneEntry> {
+export class ObjectLane implements JobLane<LaneEntry> {
   readonly #jobs = new Map<string, RetroJob>();
 
   get size(): number {
