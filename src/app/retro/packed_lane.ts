@@ -21,14 +21,15 @@ const SOLO = 0x80;
 const FAMILY_MASK = 0x7f;
 
 /**
- * The retro queue's waiting jobs, packed (issue 19: a million-indicator
- * snapshot waits here). A job keeps its query and its indicator packed
- * ({@linkcode queryPacking}, {@linkcode indicatorPacking}) in {@linkcode TextChunks},
- * outside the heap, and a few numbers in typed arrays: hashes of its id and
- * key, links for the order and for jobs of the same id, its batch family. Nothing of it is a JavaScript object until a
- * query takes it; then the job is read back exactly as it was added (JSON
- * keeps a validated indicator's properties and their order). A hash match is
- * confirmed against the job's text, so a collision costs time, never a job.
+ * The retro queue's waiting jobs behind its head, packed (issue 19: a
+ * million-indicator snapshot waits here). A job keeps its query and its
+ * indicator packed ({@linkcode queryPacking}, {@linkcode indicatorPacking}) in
+ * {@linkcode TextChunks}, outside the heap, and a few numbers in typed arrays:
+ * hashes of its id and key, links for the order and for jobs of the same id,
+ * its batch family. Nothing of it is a JavaScript object until it is taken;
+ * then the job is read back exactly as it was added (the packing gives back a
+ * validated indicator's JSON text, properties in their order). A hash match
+ * is confirmed against the job's text, so a collision costs time, never a job.
  */
 export class PackedLane implements JobLane<PackedEntry> {
   readonly #hash: (text: string) => number;
