@@ -7,6 +7,8 @@
  * language ("May 16 2022") is left out: no broker or VAST writes it.
  */
 
+import { daysInMonth } from "./calendar.ts";
+
 /** A day of the calendar; `month` and `day` count from 1. */
 export interface CalendarDay {
   readonly year: number;
@@ -224,10 +226,4 @@ function skipSpaces(scan: Scan): void {
 
 function isDigit(char: string | undefined): boolean {
   return char !== undefined && char >= "0" && char <= "9";
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return leap ? 29 : 28;
 }

@@ -1,3 +1,5 @@
+import { daysInMonth } from "./calendar.ts";
+
 // Date, optional time part, fraction of any length, and a zone written as Z,
 // +HH, +HHMM or +HH:MM; a missing zone means UTC (VAST's habit).
 const ISO_LENIENT =
@@ -123,13 +125,6 @@ interface WrittenFields {
   readonly hour: number;
   readonly minute: number;
   readonly second: number;
-}
-
-/** Days of `month` (1–12) of `year` in the proleptic Gregorian calendar, as `Date` counts. */
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return leap ? 29 : 28;
 }
 
 /** The parts of a written time `offsetMs` ahead of UTC; undefined when no such day or time exists. */

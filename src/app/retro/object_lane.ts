@@ -14,7 +14,7 @@ export class ObjectLane implements JobLane<LaneEntry> {
   }
 
   has(job: RetroJob): boolean {
-    // Mostly empty; a lookup would hash the key, a fresh text, for nothing.
+    // The lane ahead is mostly empty; a lookup would hash the key, a fresh text, for nothing.
     return this.#jobs.size > 0 && this.#jobs.has(job.key);
   }
 

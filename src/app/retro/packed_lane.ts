@@ -96,6 +96,8 @@ export class PackedLane implements JobLane<PackedEntry> {
 
   /** Whether a job with `job`'s key waits here. */
   has(job: RetroJob): boolean {
+    // Asked for every arrival, while only a backlog has packed jobs: no hashing for an empty lane.
+    if (this.#size === 0) return false;
     const { idHash, keyHash } = this.#hashesOf(job);
     // Walked in place: asked for every arriving job, nearly always of an id not queued.
     let slot = this.#byId.get(idHash) ?? NONE;

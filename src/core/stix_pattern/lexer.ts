@@ -8,6 +8,7 @@
  * `b'..'`, `h'..'`) are checked here so errors point into the literal.
  */
 
+import { daysInMonth } from "../calendar.ts";
 import type { Span } from "./ast.ts";
 
 /** Reserved words; `LAST` is reserved by the grammar but used by no rule. */
@@ -124,9 +125,7 @@ export function isStixTimestamp(text: string): boolean {
     number,
   ];
   if (month < 1 || month > 12 || day < 1) return false;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
-  return day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60;
+  return day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 60;
 }
 
 type Step =
